@@ -1,0 +1,78 @@
+/**
+ * `session.fetch`: a WHATWG-fetch-compatible function whose requests go through the
+ * session (pool, features, redirects), so the session drops into any fetch-based library.
+ * Differences from the global fetch are deliberate and documented in the README: failures
+ * reject with sessionkit's typed errors (an abort still has name "AbortError").
+ */
+import { Readable } from "node:stream";
+import { InvalidArgumentError, RedirectError } from "../errors.js";
+import { Message, MessageFlags } from "./message.js";
+import type { Session } from "./session.js";
+import type { RequestBodyInit } from "./message.js";
+
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+function applyHeaders(msg: Message, headers: HeadersInit | undefined): void {
+  if (headers === undefined) return;
+  if (headers instanceof Headers) headers.forEach((v, k) => msg.requestHeaders.append(k, v));
+  else if (Array.isArray(headers)) for (const [k, v] of headers) msg.requestHeaders.append(k, v);
+  else for (const [k, v] of Object.entries(headers as Record<string, string>)) msg.requestHeaders.append(k, v);
+}
+
+async function toBody(body: BodyInit): Promise<{ body: RequestBodyInit; type: string | null }> {
+  if (typeof body === "string") return { body, type: "text/plain;charset=UTF-8" };
+  if (body instanceof Uint8Array) return { body, type: null };
+  if (body instanceof ArrayBuffer) return { body: new Uint8Array(body), type: null };
+  if (ArrayBuffer.isView(body)) return { body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), type: null };
+  if (body instanceof URLSearchParams) return { body: body.toString(), type: "application/x-www-form-urlencoded;charset=UTF-8" };
+  if (body instanceof ReadableStream) return { body, type: null };
+  // Blob, FormData: let the platform serialize them (multipart boundary etc.).
+  const r = new Response(body as BodyInit);
+  return { body: new Uint8Array(await r.arrayBuffer()), type: r.headers.get("content-type") };
+}
+
+export async function sessionFetch(session: Session, input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+  let url: string;
+  let method = init.method;
+  let headers = init.headers;
+  let body = init.body ?? null;
+  let signal = init.signal ?? undefined;
+  let redirect = init.redirect;
+  if (input instanceof Request) {
+    url = input.url;
+    method ??= input.method;
+    headers ??= input.headers;
+    if (body === null && input.body !== null) body = input.body;
+    signal ??= input.signal;
+    redirect ??= input.redirect;
+  } else {
+    url = input instanceof URL ? input.href : String(input);
+  }
+  method = (method ?? "GET").toUpperCase() === method ? method! : ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"].includes((method ?? "GET").toUpperCase()) ? (method ?? "GET").toUpperCase() : method!;
+  if ((method === "GET" || method === "HEAD") && body !== null) {
+    throw new InvalidArgumentError("Request with GET/HEAD method cannot have a body");
+  }
+  const msg = new Message(method, url);
+  applyHeaders(msg, headers);
+  if (body !== null) {
+    const b = await toBody(body);
+    msg.setRequestBody(msg.requestHeaders.has("Content-Type") ? null : b.type, b.body);
+  }
+  if (redirect === "manual" || redirect === "error") msg.addFlags(MessageFlags.NO_REDIRECT);
+
+  const { body: stream } = await session._sendMessage(msg, { signal: signal ?? undefined });
+  if (redirect === "error" && msg.status >= 300 && msg.status < 400 && msg.responseHeaders.has("Location")) {
+    stream.destroy();
+    throw new RedirectError("REDIRECT_NOT_ALLOWED", `Got a ${msg.status} redirect and redirect mode is "error"`);
+  }
+  const nullBody = NULL_BODY_STATUS.has(msg.status) || method === "HEAD";
+  if (nullBody) stream.resume();
+  const response = new Response(nullBody ? null : (Readable.toWeb(stream) as ReadableStream<Uint8Array>), {
+    status: msg.status < 200 || msg.status > 599 ? 200 : msg.status,
+    statusText: msg.reasonPhrase,
+    headers: msg.responseHeaders.toWebHeaders(),
+  });
+  Object.defineProperty(response, "url", { value: msg.url.href.replace(/#.*$/, "") });
+  Object.defineProperty(response, "redirected", { value: msg.restartCount > 0 && msg.url.href !== url });
+  return response;
+}

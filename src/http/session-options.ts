@@ -1,0 +1,69 @@
+/**
+ * Session options, their libsoup defaults and validation. Every option is also a property
+ * on the Session; setters reuse the same validators so a bad value fails the same way.
+ */
+import { InvalidArgumentError } from "../errors.js";
+import type { SessionFeature } from "./feature.js";
+import type { ProxyResolver } from "./proxy.js";
+
+export interface TlsInteraction {
+  /** Client certificate (PEM) for mutual TLS. */
+  cert: string | Buffer;
+  /** Its private key (PEM). */
+  key: string | Buffer;
+  passphrase?: string;
+}
+
+export type TlsDatabase = string | Buffer | Array<string | Buffer> | null;
+
+export interface SessionOptions {
+  /** Open connections across the whole session. @default 10 */
+  maxConns?: number;
+  /** Open connections per origin. @default 2 */
+  maxConnsPerHost?: number;
+  /** Idle keep-alive connections close after this many ms (0 = never). @default 60_000 */
+  idleTimeout?: number;
+  /** Socket I/O timeout in ms: a stalled request fails with TIMEOUT (0 = none). @default 60_000 */
+  timeout?: number;
+  /** null: no User-Agent; "": `sessionkit/VERSION`; ends in a space: the default is appended. @default "" */
+  userAgent?: string | null;
+  /** Accept-Language to send; setting it turns acceptLanguageAuto off. @default null */
+  acceptLanguage?: string | null;
+  /** Derive Accept-Language from the process locale. @default false */
+  acceptLanguageAuto?: boolean;
+  /** Local address to bind outgoing sockets to. */
+  localAddress?: string | null;
+  /** Send every request to this "host:port" or Unix socket path instead (Host header kept). */
+  remoteConnectable?: string | null;
+  /** Returns the proxy URL for a request URL, or null for direct. @default env HTTP(S)_PROXY/NO_PROXY */
+  proxyResolver?: ProxyResolver | null;
+  /** Trusted CA certificates (PEM). undefined: Node's default CAs; null: every certificate fails. */
+  tlsDatabase?: TlsDatabase;
+  /** Client certificate and key for mutual TLS. */
+  tlsInteraction?: TlsInteraction | null;
+  /** Features to add after the defaults. */
+  features?: SessionFeature[];
+  /** Add the default features (ContentDecoder, AuthManager). @default true */
+  defaultFeatures?: boolean;
+}
+
+export function checkCount(name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}`);
+  }
+  return v;
+}
+
+export function checkMs(name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw new InvalidArgumentError(`${name} must be a number of milliseconds >= 0, got ${String(v)}`);
+  }
+  return v;
+}
+
+export function checkOptionalString(name: string, v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== "string") throw new InvalidArgumentError(`${name} must be a string or null`);
+  if (/[\r\n\0]/.test(v)) throw new InvalidArgumentError(`${name} must not contain CR, LF or NUL`);
+  return v;
+}

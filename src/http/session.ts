@@ -1,0 +1,697 @@
+/**
+ * Session: libsoup's SoupSession in TypeScript idiom. A session sends Messages through a
+ * queue, over pooled connections (undici Clients, see pool.ts), and runs each message
+ * through its features at fixed points (see feature.ts). It is the only place that orders
+ * features, follows redirects and restarts messages.
+ */
+import { EventEmitter } from "node:events";
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Dispatcher } from "undici";
+import { AbortError, InvalidArgumentError, NetworkError, RedirectError, SessionClosedError } from "../errors.js";
+import type { AuthenticateRequest } from "./authenticate.js";
+import { ResponseBody, readAll } from "./body.js";
+import { createConnector, ProxyConnectError, socketTimings } from "./connector.js";
+import { acceptLanguageFromLocale, resolveUserAgent } from "./defaults.js";
+import { assertSessionFeature, FeatureOrder, type SessionFeature, type SessionFeatureClass, type SyntheticResponse } from "./feature.js";
+import { MessageHeaders } from "./headers.js";
+import { emptyMetrics, Message, MessageFlags, type MessagePriorityValue } from "./message.js";
+import { ConnectionPool, type ClientSettings, type PooledConnection } from "./pool.js";
+import { envProxyResolver, type ProxyResolver } from "./proxy.js";
+import { applyRedirect, isRedirectStatus, MAX_RESTARTS, redirectTarget, wouldRedirect } from "./redirect.js";
+import { checkCount, checkMs, checkOptionalString, type SessionOptions, type TlsDatabase, type TlsInteraction } from "./session-options.js";
+import { mapTransportError } from "./transport-errors.js";
+import { ContentDecoder } from "../features/content-decoder.js";
+import { sessionFetch } from "./fetch.js";
+import { websocketConnect, type WebsocketConnectOptions } from "./websocket.js";
+import type { WebsocketConnection } from "./websocket-connection.js";
+
+export type { SessionOptions, TlsDatabase, TlsInteraction } from "./session-options.js";
+
+export interface SessionEvents {
+  /** A message entered the queue (once per message, not per restart). */
+  "request-queued": [msg: Message];
+  /** A message left the queue: finished, failed or cancelled (once per message). */
+  "request-unqueued": [msg: Message];
+  /** Credentials are needed (emitted by the AuthManager feature). */
+  authenticate: [request: AuthenticateRequest];
+}
+
+export interface SendOptions {
+  signal?: AbortSignal;
+  priority?: MessagePriorityValue;
+}
+
+export interface SpliceOptions {
+  signal?: AbortSignal;
+  /** Destroy the response body stream when done (always true in effect on error). @default true */
+  closeSource?: boolean;
+  /** End the writable when the body is done. @default true */
+  closeTarget?: boolean;
+}
+
+/** Extra features a Session adds by default, registered by feature modules (AuthManager). */
+const defaultFeatureFactories: Array<() => SessionFeature> = [() => new ContentDecoder()];
+
+/** @internal lets a feature module (e.g. auth) join the default set without a cycle. */
+export function registerDefaultFeature(factory: () => SessionFeature): void {
+  defaultFeatureFactories.push(factory);
+}
+
+interface Transmitted {
+  conn: PooledConnection | null;
+  body: Readable;
+}
+
+const kIdempotent = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+const emptyBody = () => Readable.from([]);
+
+export class Session extends EventEmitter<SessionEvents> {
+  #pool: ConnectionPool;
+  #features: SessionFeature[] = [];
+  #idleTimeout: number;
+  #timeout: number;
+  #userAgent: string | null;
+  #userAgentRaw: string | null;
+  #acceptLanguage: string | null = null;
+  #acceptLanguageAuto = false;
+  #localAddress: string | null;
+  #remoteConnectable: string | null;
+  #proxyResolver: ProxyResolver | null;
+  #tlsDatabase: TlsDatabase | undefined;
+  #tlsInteraction: TlsInteraction | null;
+  #active = new Set<AbortController>();
+  #closed = false;
+
+  constructor(options: SessionOptions = {}) {
+    super();
+    if (typeof options !== "object" || options === null) throw new InvalidArgumentError("Session options must be an object");
+    const maxConns = checkCount("maxConns", options.maxConns ?? 10);
+    const maxConnsPerHost = checkCount("maxConnsPerHost", options.maxConnsPerHost ?? 2);
+    this.#idleTimeout = checkMs("idleTimeout", options.idleTimeout ?? 60_000);
+    this.#timeout = checkMs("timeout", options.timeout ?? 60_000);
+    this.#pool = new ConnectionPool({ maxConns, maxConnsPerHost, idleTimeout: this.#idleTimeout });
+    this.#userAgentRaw = options.userAgent === null ? null : checkOptionalString("userAgent", options.userAgent) ?? "";
+    this.#userAgent = resolveUserAgent(this.#userAgentRaw);
+    if (options.acceptLanguageAuto) this.acceptLanguageAuto = true;
+    if (options.acceptLanguage != null) this.acceptLanguage = options.acceptLanguage;
+    this.#localAddress = checkOptionalString("localAddress", options.localAddress);
+    this.#remoteConnectable = checkOptionalString("remoteConnectable", options.remoteConnectable);
+    if (options.proxyResolver != null && typeof options.proxyResolver !== "function") {
+      throw new InvalidArgumentError("proxyResolver must be a function (url) => string | null");
+    }
+    this.#proxyResolver = options.proxyResolver === undefined ? envProxyResolver : options.proxyResolver;
+    this.#tlsDatabase = options.tlsDatabase;
+    this.#tlsInteraction = options.tlsInteraction ?? null;
+    if (options.defaultFeatures !== false) for (const make of defaultFeatureFactories) this.addFeature(make());
+    for (const f of options.features ?? []) this.addFeature(f);
+  }
+
+  // ── properties (libsoup's get_/set_ pairs) ────────────────────────────────────────────
+
+  get maxConns(): number {
+    return this.#pool.limits.maxConns;
+  }
+  set maxConns(v: number) {
+    this.#pool.limits.maxConns = checkCount("maxConns", v);
+  }
+  get maxConnsPerHost(): number {
+    return this.#pool.limits.maxConnsPerHost;
+  }
+  set maxConnsPerHost(v: number) {
+    this.#pool.limits.maxConnsPerHost = checkCount("maxConnsPerHost", v);
+  }
+  get idleTimeout(): number {
+    return this.#idleTimeout;
+  }
+  set idleTimeout(v: number) {
+    this.#idleTimeout = this.#pool.limits.idleTimeout = checkMs("idleTimeout", v);
+  }
+  get timeout(): number {
+    return this.#timeout;
+  }
+  set timeout(v: number) {
+    this.#timeout = checkMs("timeout", v);
+  }
+  /** The User-Agent actually sent (null: none). Assign "", a product token, or null. */
+  get userAgent(): string | null {
+    return this.#userAgent;
+  }
+  set userAgent(v: string | null) {
+    this.#userAgentRaw = v === null ? null : (checkOptionalString("userAgent", v) ?? "");
+    this.#userAgent = resolveUserAgent(this.#userAgentRaw);
+  }
+  get acceptLanguage(): string | null {
+    return this.#acceptLanguage;
+  }
+  set acceptLanguage(v: string | null) {
+    this.#acceptLanguage = checkOptionalString("acceptLanguage", v);
+    this.#acceptLanguageAuto = false;
+  }
+  get acceptLanguageAuto(): boolean {
+    return this.#acceptLanguageAuto;
+  }
+  set acceptLanguageAuto(v: boolean) {
+    this.#acceptLanguageAuto = Boolean(v);
+    this.#acceptLanguage = v ? acceptLanguageFromLocale() : null;
+  }
+  get localAddress(): string | null {
+    return this.#localAddress;
+  }
+  set localAddress(v: string | null) {
+    this.#localAddress = checkOptionalString("localAddress", v);
+  }
+  get remoteConnectable(): string | null {
+    return this.#remoteConnectable;
+  }
+  set remoteConnectable(v: string | null) {
+    this.#remoteConnectable = checkOptionalString("remoteConnectable", v);
+  }
+  get proxyResolver(): ProxyResolver | null {
+    return this.#proxyResolver;
+  }
+  set proxyResolver(v: ProxyResolver | null) {
+    if (v !== null && typeof v !== "function") throw new InvalidArgumentError("proxyResolver must be a function or null");
+    this.#proxyResolver = v;
+  }
+  get tlsDatabase(): TlsDatabase | undefined {
+    return this.#tlsDatabase;
+  }
+  set tlsDatabase(v: TlsDatabase | undefined) {
+    this.#tlsDatabase = v;
+  }
+  get tlsInteraction(): TlsInteraction | null {
+    return this.#tlsInteraction;
+  }
+  set tlsInteraction(v: TlsInteraction | null) {
+    this.#tlsInteraction = v;
+  }
+  /** Open connections right now (for tests and monitoring). */
+  get connectionCount(): number {
+    return this.#pool.count();
+  }
+  get idleConnectionCount(): number {
+    return this.#pool.idleCount();
+  }
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ── features ──────────────────────────────────────────────────────────────────────────
+
+  /** The features in the order the session runs them. */
+  get features(): readonly SessionFeature[] {
+    return this.#features;
+  }
+
+  /** Adds a feature. A second feature of the same class is ignored (returns false). */
+  addFeature(feature: SessionFeature): boolean {
+    assertSessionFeature(feature);
+    if (this.#features.includes(feature)) return false;
+    if (this.#features.some((f) => f.constructor === feature.constructor)) return false;
+    feature.attach?.(this);
+    const order = (f: SessionFeature) => f.order ?? FeatureOrder.DEFAULT;
+    let i = this.#features.length;
+    while (i > 0 && order(this.#features[i - 1]) > order(feature)) i--;
+    this.#features.splice(i, 0, feature);
+    return true;
+  }
+
+  /**
+   * Adds a feature by class: a feature class is constructed with no arguments; a class a
+   * present feature accepts as a sub-feature (e.g. an auth scheme) is handed to it instead.
+   */
+  addFeatureByType(type: SessionFeatureClass): boolean {
+    if (typeof type !== "function") throw new TypeError("addFeatureByType needs a class");
+    for (const f of this.#features) if (f.addSubFeature?.(type)) return true;
+    return this.addFeature(new (type as unknown as new () => SessionFeature)());
+  }
+
+  removeFeature(feature: SessionFeature): boolean {
+    const i = this.#features.indexOf(feature);
+    if (i === -1) return false;
+    this.#features.splice(i, 1);
+    feature.detach?.(this);
+    return true;
+  }
+
+  /** Removes every feature that is an instance of `type` (so subclasses too), or the sub-feature. */
+  removeFeatureByType(type: SessionFeatureClass): boolean {
+    let removed = false;
+    for (const f of [...this.#features]) if (f instanceof type) removed = this.removeFeature(f) || removed;
+    if (!removed) for (const f of this.#features) if (f.removeSubFeature?.(type)) removed = true;
+    return removed;
+  }
+
+  getFeature<T extends object>(type: SessionFeatureClass<T>): T | null {
+    for (const f of this.#features) if (f instanceof type) return f as T;
+    return null;
+  }
+
+  /** Like getFeature, but null when the message disabled that feature. */
+  getFeatureForMessage<T extends object>(type: SessionFeatureClass<T>, msg: Message): T | null {
+    const f = this.getFeature(type);
+    return f === null || msg.isFeatureDisabled(f) ? null : f;
+  }
+
+  hasFeature(type: SessionFeatureClass): boolean {
+    if (this.getFeature(type) !== null) return true;
+    return this.#features.some((f) => f.hasSubFeature?.(type) === true);
+  }
+
+  // ── sending ───────────────────────────────────────────────────────────────────────────
+
+  /** Sends `msg`; resolves at the response headers to the body as a stream. */
+  async send(msg: Message, options: SendOptions = {}): Promise<ResponseBody> {
+    const { body } = await this.#send(msg, options);
+    return new ResponseBody(body);
+  }
+
+  /** Sends `msg` and reads the whole response body. */
+  async sendAndRead(msg: Message, options: SendOptions = {}): Promise<Uint8Array> {
+    const { body } = await this.#send(msg, options);
+    return readAll(body);
+  }
+
+  /** Sends `msg` and writes the body into `target` with backpressure; resolves to the byte count. */
+  async sendAndSplice(msg: Message, target: Writable | NodeJS.WritableStream, options: SpliceOptions = {}): Promise<number> {
+    const { body } = await this.#send(msg, options);
+    let bytes = 0;
+    body.on("data", (c: Uint8Array) => (bytes += c.length));
+    try {
+      await pipeline(body, target as Writable, { signal: options.signal, end: options.closeTarget ?? true });
+    } catch (err) {
+      throw mapTransportError(err);
+    } finally {
+      if (options.closeSource !== false || !body.readableEnded) body.destroy();
+    }
+    return bytes;
+  }
+
+  /** A WHATWG fetch whose requests go through this session (pool, features, redirects). */
+  readonly fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => sessionFetch(this, input, init);
+
+  /** Upgrades `msg` to a WebSocket through the session's pipeline (libsoup's websocket_connect). */
+  websocketConnect(msg: Message, options: WebsocketConnectOptions = {}): Promise<WebsocketConnection> {
+    this.#assertOpen();
+    return websocketConnect(this, msg, options);
+  }
+
+  /** Opens an idle connection to msg's origin (or keeps one that is open). */
+  async preconnect(msg: Message, options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertOpen();
+    const proxy = await this.#resolveProxy(msg.url);
+    const { key, settings } = this.#route(msg, proxy);
+    if (options.signal?.aborted) throw new AbortError();
+    await this.#pool.preconnect(key, settings);
+  }
+
+  /** Cancels every pending request (they reject with ABORTED) and closes idle connections. */
+  abort(): void {
+    for (const ac of [...this.#active]) ac.abort(new AbortError("The session aborted the request"));
+    this.#pool.closeIdle();
+  }
+
+  /** Aborts everything, closes every connection and detaches the features. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.abort();
+    this.#closed = true;
+    this.#pool.destroyAll(new SessionClosedError());
+    for (const f of [...this.#features]) f.detach?.(this);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  override toString(): string {
+    return `Session { maxConns: ${this.maxConns}, maxConnsPerHost: ${this.maxConnsPerHost}, connections: ${this.connectionCount} }`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SessionClosedError();
+  }
+
+  // ── the message lifecycle ─────────────────────────────────────────────────────────────
+
+  /** @internal used by fetch and websocket: runs the queue lifecycle, returns the final body. */
+  async _sendMessage(msg: Message, options: SendOptions = {}): Promise<{ body: Readable }> {
+    return this.#send(msg, options);
+  }
+
+  async #send(msg: Message, options: SendOptions): Promise<{ body: Readable }> {
+    if (!(msg instanceof Message)) throw new InvalidArgumentError("send() needs a Message");
+    this.#assertOpen();
+    if (options.priority !== undefined) msg.priority = options.priority;
+    const ac = new AbortController();
+    const signal = options.signal;
+    let onAbort: (() => void) | undefined;
+    if (signal) {
+      if (signal.aborted) throw new AbortError(undefined, { cause: signal.reason });
+      onAbort = () => ac.abort(new AbortError(undefined, { cause: signal.reason }));
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    this.#active.add(ac);
+    const features = this.#features.slice();
+    const metrics = msg.hasFlag(MessageFlags.COLLECT_METRICS) ? (msg.metrics = emptyMetrics()) : null;
+    if (metrics) metrics.fetchStart = performance.now();
+
+    let unqueued = false;
+    const unqueue = () => {
+      if (unqueued) return;
+      unqueued = true;
+      this.#active.delete(ac);
+      if (signal && onAbort) signal.removeEventListener("abort", onAbort);
+      for (const f of features) if (f.requestUnqueued && !msg.isFeatureDisabled(f)) safely(() => f.requestUnqueued!(msg, this));
+      this.emit("request-unqueued", msg);
+      msg.emit("finished");
+    };
+
+    this.emit("request-queued", msg);
+    try {
+      for (const f of features) if (f.requestQueued && !msg.isFeatureDisabled(f)) f.requestQueued(msg, this);
+      const final = await this.#runUntilFinal(msg, features, ac.signal, metrics);
+      let body = final.body;
+      const raw = body;
+      for (const f of features) {
+        if (f.wrapBody && !msg.isFeatureDisabled(f)) body = await f.wrapBody(msg, body, this);
+      }
+      msg.emit("got-headers");
+      this.#watchBody(msg, features, raw, body, final.conn, ac, metrics, unqueue);
+      return { body };
+    } catch (err) {
+      const mapped = ac.signal.aborted && !(err instanceof RedirectError) ? toAbort(ac.signal.reason, err) : mapTransportError(err);
+      unqueue();
+      throw mapped;
+    }
+  }
+
+  /** Sends, restarts and redirects until a response the caller should get. */
+  async #runUntilFinal(msg: Message, features: SessionFeature[], signal: AbortSignal, metrics: ReturnType<typeof emptyMetrics> | null): Promise<Transmitted> {
+    for (;;) {
+      this.#applyDefaultHeaders(msg);
+      let synthetic: SyntheticResponse | void = undefined;
+      for (const f of features) {
+        if (!f.beforeSend || msg.isFeatureDisabled(f)) continue;
+        const r = f.beforeSend(msg, this);
+        synthetic = r instanceof Promise ? await r : r;
+        if (synthetic) break;
+      }
+      if (signal.aborted) throw toAbort(signal.reason);
+
+      let sent: Transmitted;
+      if (synthetic) {
+        msg.status = synthetic.status;
+        msg.reasonPhrase = synthetic.reasonPhrase ?? "";
+        msg.responseHeaders = synthetic.headers;
+        const b = synthetic.body;
+        sent = { conn: null, body: b instanceof Uint8Array ? Readable.from([Buffer.from(b.buffer, b.byteOffset, b.byteLength)]) : b };
+      } else {
+        try {
+          sent = await this.#transmit(msg, signal, metrics);
+        } catch (err) {
+          if (err instanceof ProxyConnectError) {
+            // The proxy answered CONNECT with an error (e.g. 407): show it to the features as
+            // the message's response, so the auth feature can answer and restart.
+            msg.status = err.status;
+            msg.reasonPhrase = err.reasonPhrase;
+            msg.responseHeaders = err.headers;
+            sent = { conn: null, body: emptyBody() };
+          } else {
+            const mapped = signal.aborted ? toAbort(signal.reason, err) : mapTransportError(err);
+            for (const f of features) if (f.failed && !msg.isFeatureDisabled(f)) safely(() => f.failed!(msg, mapped, this));
+            throw mapped;
+          }
+        }
+      }
+
+      let restart = false;
+      for (const f of features) {
+        if (!f.gotHeaders || msg.isFeatureDisabled(f)) continue;
+        let r;
+        try {
+          r = f.gotHeaders(msg, this);
+          if (r instanceof Promise) r = await r;
+        } catch (err) {
+          this.#discardBody(sent);
+          throw err;
+        }
+        if (r === "restart") restart = true;
+      }
+      if (signal.aborted) {
+        this.#discardBody(sent);
+        throw toAbort(signal.reason);
+      }
+
+      const canResend = msg.bodyReplayable || !msg.bodyUsed;
+      if (restart && canResend) {
+        await this.#restart(msg, features, sent);
+        continue;
+      }
+      if (isRedirectStatus(msg.status) && !msg.hasFlag(MessageFlags.NO_REDIRECT) && wouldRedirect(msg)) {
+        const target = redirectTarget(msg); // throws REDIRECT_NO_LOCATION / REDIRECT_BAD_URI
+        const keepsBody = msg.status === 307 || msg.status === 308;
+        if (!keepsBody || canResend) {
+          applyRedirect(msg, target);
+          await this.#restart(msg, features, sent);
+          continue;
+        }
+      }
+      return sent;
+    }
+  }
+
+  async #restart(msg: Message, features: SessionFeature[], sent: Transmitted): Promise<void> {
+    this.#discardBody(sent);
+    if (++msg.restartCount > MAX_RESTARTS) {
+      throw new RedirectError("TOO_MANY_REDIRECTS", `Gave up after ${MAX_RESTARTS} redirects or restarts`);
+    }
+    msg._resetResponse();
+    for (const f of features) if (f.restarted && !msg.isFeatureDisabled(f)) f.restarted(msg, this);
+    msg.emit("restarted");
+  }
+
+  /** Drops a response body we will not hand out; small bodies are drained to keep the connection. */
+  #discardBody(sent: Transmitted): void {
+    const { body, conn } = sent;
+    if (conn === null) {
+      body.destroy();
+      return;
+    }
+    const len = Number(body.readableLength);
+    if (body.readableEnded) {
+      this.#pool.release(conn);
+      return;
+    }
+    // Drain up to 64 KiB so the connection can be reused; beyond that, close it.
+    let seen = len;
+    body.on("data", (c: Buffer) => {
+      seen += c.length;
+      if (seen > 65536) body.destroy();
+    });
+    body.once("end", () => this.#pool.release(conn));
+    body.once("error", () => undefined);
+    body.once("close", () => {
+      if (!body.readableEnded) this.#pool.discard(conn);
+    });
+  }
+
+  #applyDefaultHeaders(msg: Message): void {
+    const h = msg.requestHeaders;
+    const ua = this.#userAgent;
+    if (ua !== null) h.set("User-Agent", ua);
+    const al = this.#acceptLanguage;
+    if (al !== null && !h.has("Accept-Language")) h.set("Accept-Language", al);
+  }
+
+  async #resolveProxy(url: URL): Promise<URL | null> {
+    const resolver = this.#proxyResolver;
+    if (resolver === null) return null;
+    const r = resolver(url);
+    const value = r instanceof Promise ? await r : r;
+    if (value === null || value === undefined || value === "") return null;
+    try {
+      const proxy = new URL(value.includes("://") ? value : `http://${value}`);
+      if (proxy.protocol !== "http:" && proxy.protocol !== "https:") throw new Error("scheme");
+      return proxy;
+    } catch {
+      throw new NetworkError("PROXY_FAILED", "The proxy resolver returned an invalid proxy URL");
+    }
+  }
+
+  /** Which pool key (and how to build its connections) a message uses. */
+  #route(msg: Message, proxy: URL | null): { key: string; settings: () => ClientSettings; viaHttpProxy: boolean } {
+    const target = toHttpUrl(msg.url);
+    const https = target.protocol === "https:";
+    const viaHttpProxy = proxy !== null && !https;
+    const key = proxy === null ? target.origin : https ? `tunnel ${proxy.origin} ${target.origin}` : `proxy ${proxy.origin}`;
+    const settings = (): ClientSettings => ({
+      origin: viaHttpProxy ? proxy!.origin : target.origin,
+      idleTimeout: this.#idleTimeout,
+      timeout: this.#timeout,
+      connector: createConnector({
+        target,
+        proxy,
+        timeout: this.#timeout,
+        localAddress: this.#localAddress ?? undefined,
+        remoteConnectable: this.#remoteConnectable ?? undefined,
+        tls: {
+          ca: this.#tlsDatabase,
+          cert: this.#tlsInteraction?.cert,
+          key: this.#tlsInteraction?.key,
+          passphrase: this.#tlsInteraction?.passphrase,
+        },
+        proxyAuthorization: () => msg.requestHeaders.get("Proxy-Authorization"),
+      }),
+    });
+    return { key, settings, viaHttpProxy };
+  }
+
+  /** One network round trip for the message's current URL. */
+  async #transmit(msg: Message, signal: AbortSignal, metrics: ReturnType<typeof emptyMetrics> | null): Promise<Transmitted> {
+    const proxy = await this.#resolveProxy(msg.url);
+    const { key, settings, viaHttpProxy } = this.#route(msg, proxy);
+    const target = toHttpUrl(msg.url);
+    let retried = false;
+    for (;;) {
+      const conn = await this.#pool.acquire(key, settings, {
+        priority: msg.priority,
+        signal,
+        newConnection: msg.hasFlag(MessageFlags.NEW_CONNECTION) || retried,
+      });
+      const reused = !conn.fresh;
+      const headers = msg.requestHeaders._flat as string[];
+      const sendHeaders = viaHttpProxy ? [...headers, "host", target.host] : proxy !== null ? headers.filter((_, i, a) => !/^proxy-authorization$/i.test(a[i - (i % 2)])) : headers;
+      const body = msg.requestBody;
+      if (body !== null && !msg.bodyReplayable) msg._markBodyUsed();
+      const socketBefore = conn.socket ? { r: conn.socket.bytesRead, w: conn.socket.bytesWritten } : { r: 0, w: 0 };
+      if (metrics) {
+        metrics.requestStart = performance.now();
+        metrics.requestBodySize = typeof body === "string" ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : 0;
+      }
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await conn.client.request({
+          path: viaHttpProxy ? target.href.replace(/#.*$/, "") : target.pathname + target.search,
+          method: msg.method as Dispatcher.HttpMethod,
+          headers: sendHeaders,
+          body: body as Dispatcher.DispatchOptions["body"],
+          signal,
+          blocking: false,
+        });
+      } catch (err) {
+        this.#pool.discard(conn);
+        const e = err instanceof ProxyConnectError ? err : mapTransportError(err);
+        // A reused keep-alive connection may have been closed by the server just as we sent:
+        // retry once on a fresh connection when that is safe (libsoup's IDEMPOTENT rule).
+        const safe = msg.hasFlag(MessageFlags.IDEMPOTENT) || kIdempotent.has(msg.method);
+        if (!retried && reused && !signal.aborted && safe && msg.bodyReplayable && e instanceof NetworkError && e.code === "CONNECTION_RESET") {
+          retried = true;
+          continue;
+        }
+        throw e;
+      }
+      msg.status = res.statusCode;
+      msg.reasonPhrase = (res as { statusText?: string }).statusText ?? "";
+      msg.responseHeaders = MessageHeaders.fromUndici(res.headers as Record<string, string | string[]>);
+      if (metrics) this.#fillMetrics(metrics, conn, socketBefore, res.body);
+      return { conn, body: res.body };
+    }
+  }
+
+  #fillMetrics(m: ReturnType<typeof emptyMetrics>, conn: PooledConnection, before: { r: number; w: number }, body: Readable): void {
+    m.responseStart = performance.now();
+    const socket = conn.socket;
+    const t = socket ? socketTimings.get(socket) : undefined;
+    if (t && conn.fresh) {
+      m.dnsStart = t.dnsStart;
+      m.dnsEnd = t.dnsEnd;
+      m.connectStart = t.connectStart;
+      m.connectEnd = t.connectEnd;
+      m.tlsStart = t.tlsStart;
+    }
+    let bodyBytes = 0;
+    body.on("data", (c: Buffer) => (bodyBytes += c.length));
+    body.once("end", () => {
+      m.responseEnd = performance.now();
+      m.responseBodyBytesReceived = bodyBytes;
+      m.responseBodySize = bodyBytes;
+      if (socket) {
+        const read = socket.bytesRead - (conn.fresh ? 0 : before.r);
+        const written = socket.bytesWritten - (conn.fresh ? 0 : before.w);
+        m.responseHeaderBytesReceived = Math.max(0, read - bodyBytes);
+        const reqBody = m.requestBodySize;
+        m.requestBodyBytesSent = reqBody;
+        m.requestHeaderBytesSent = Math.max(0, written - reqBody);
+      }
+    });
+  }
+
+  /** Ties connection release, gotBody and unqueue to the life of the body the caller reads. */
+  #watchBody(
+    msg: Message,
+    features: SessionFeature[],
+    raw: Readable,
+    body: Readable,
+    conn: PooledConnection | null,
+    ac: AbortController,
+    metrics: ReturnType<typeof emptyMetrics> | null,
+    unqueue: () => void,
+  ): void {
+    if (conn !== null) {
+      let released = false;
+      raw.once("end", () => {
+        released = true;
+        this.#pool.release(conn);
+      });
+      raw.once("close", () => {
+        if (!released) {
+          released = true;
+          this.#pool.discard(conn);
+        }
+      });
+    }
+    if (metrics && conn === null) metrics.responseStart = metrics.responseEnd = performance.now();
+    const onAbort = () => body.destroy(toAbort(ac.signal.reason));
+    ac.signal.addEventListener("abort", onAbort, { once: true });
+    body.once("end", () => {
+      for (const f of features) if (f.gotBody && !msg.isFeatureDisabled(f)) safely(() => f.gotBody!(msg, this));
+    });
+    body.once("close", () => {
+      ac.signal.removeEventListener("abort", onAbort);
+      if (!raw.destroyed && !raw.readableEnded) raw.destroy();
+      unqueue();
+    });
+    // An error on the body is delivered to whoever reads it; never crash the process.
+    body.on("error", () => undefined);
+  }
+}
+
+function toAbort(reason: unknown, cause?: unknown): AbortError {
+  if (reason instanceof AbortError) return reason;
+  return new AbortError(undefined, { cause: cause ?? reason });
+}
+
+/** ws:/wss: URLs travel as http:/https: for the HTTP part (the upgrade). */
+function toHttpUrl(url: URL): URL {
+  if (url.protocol === "ws:" || url.protocol === "wss:") {
+    const u = new URL(url.href);
+    u.protocol = url.protocol === "ws:" ? "http:" : "https:";
+    return u;
+  }
+  return url;
+}
+
+/** Hooks that run after the fact (unqueued, failed, gotBody) must not break the caller. */
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    process.emitWarning(`sessionkit: a session feature hook threw: ${(err as Error)?.message ?? String(err)}`);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Maps undici / socket errors to sessionkit's typed errors. The original error stays
+ * reachable as `cause` for debugging; the message never includes request headers.
+ */
+import { AbortError, NetworkError, ProtocolError, SessionKitError, TimeoutError } from "../errors.js";
+import { mapConnectError } from "./connector.js";
+
+export function mapTransportError(err: unknown): Error {
+  if (err instanceof SessionKitError) return err;
+  if (!(err instanceof Error)) return new NetworkError("CONNECTION_FAILED", String(err));
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  switch (code) {
+    case "UND_ERR_HEADERS_TIMEOUT":
+      return new TimeoutError("Timed out waiting for the response headers", { cause: err });
+    case "UND_ERR_BODY_TIMEOUT":
+      return new TimeoutError("Timed out waiting for the response body", { cause: err });
+    case "UND_ERR_CONNECT_TIMEOUT":
+      return new TimeoutError("Timed out connecting", { cause: err });
+    case "UND_ERR_ABORTED":
+    case "ABORT_ERR":
+      return new AbortError(undefined, { cause: err });
+    case "UND_ERR_SOCKET":
+    case "ECONNRESET":
+    case "EPIPE":
+      return new NetworkError("CONNECTION_RESET", "The connection was closed by the peer", { cause: err });
+    case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":
+    case "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH":
+      return new ProtocolError("BODY_INCOMPLETE", "The body ended before its Content-Length", { cause: err });
+    case "UND_ERR_INFO":
+    case "HPE_INVALID_CONSTANT":
+      return new ProtocolError("PROTOCOL_ERROR", `Invalid HTTP from the peer: ${err.message}`, { cause: err });
+    case "UND_ERR_CLOSED":
+    case "UND_ERR_DESTROYED":
+      return new NetworkError("CONNECTION_RESET", "The connection was closed", { cause: err });
+  }
+  if (err.name === "AbortError") return new AbortError(undefined, { cause: err });
+  if (code.startsWith("HPE_")) {
+    return new ProtocolError("PROTOCOL_ERROR", `Invalid HTTP from the peer (${code})`, { cause: err });
+  }
+  return mapConnectError(err);
+}

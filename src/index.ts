@@ -1,0 +1,29 @@
+/**
+ * sessionkit — the root entry point: the HTTP client Session, Message, the feature
+ * contract and the built-in client features. Server middleware, realtime sessions,
+ * credential sessions and the SQLite/Redis stores have their own entry points
+ * (`sessionkit/server`, `sessionkit/realtime`, `sessionkit/login`, `sessionkit/stores/*`).
+ */
+export * from "./errors.js";
+export { VERSION } from "./version.js";
+export { Session, registerDefaultFeature } from "./http/session.js";
+export type { SessionEvents, SendOptions, SpliceOptions, SessionOptions, TlsDatabase, TlsInteraction } from "./http/session.js";
+export { Message, MessageFlags, MessagePriority, emptyMetrics, redactUrl } from "./http/message.js";
+export type { MessageFlag, MessagePriorityValue, MessageMetrics, MessageEvents, RequestBodyInit, SniffedType } from "./http/message.js";
+export { MessageHeaders } from "./http/headers.js";
+export type { HeadersInit } from "./http/headers.js";
+export { ResponseBody } from "./http/body.js";
+export { FeatureOrder, assertSessionFeature } from "./http/feature.js";
+export type { SessionFeature, SessionFeatureClass, SyntheticResponse, GotHeadersResult } from "./http/feature.js";
+export type { AuthenticateRequest, AuthChallengeInfo } from "./http/authenticate.js";
+export { envProxyResolver, matchesNoProxy } from "./http/proxy.js";
+export type { ProxyResolver } from "./http/proxy.js";
+export { ProxyConnectError } from "./http/connector.js";
+export { WebsocketConnection } from "./http/websocket-connection.js";
+export type { WebsocketState, WebsocketConnectionEvents } from "./http/websocket-connection.js";
+export { WebsocketError } from "./http/websocket.js";
+export type { WebsocketConnectOptions } from "./http/websocket.js";
+export { acceptLanguageFromLocale, resolveUserAgent, DEFAULT_USER_AGENT } from "./http/defaults.js";
+export { ContentDecoder, SUPPORTED_ENCODINGS } from "./features/content-decoder.js";
+export { Logger, LoggerLogLevel, redactHeaderValue, redactBody } from "./features/logger.js";
+export type { LoggerOptions, LoggerPrinter, LoggerFilter, LoggerLogLevelValue } from "./features/logger.js";

@@ -1,0 +1,178 @@
+/**
+ * The session cookie: id generation, HMAC-SHA256 signing, constant-time verification,
+ * `Cookie` header parsing and `Set-Cookie` serialization.
+ *
+ * The cookie value is `<id>.<mac>`: a 256-bit random id and the HMAC-SHA256 of it, both
+ * base64url (43 characters each). Any value that is not exactly that shape is rejected
+ * before any HMAC is computed, so oversized or truncated cookies cost nothing.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { InvalidArgumentError } from "../errors.js";
+import { CookieTooLargeError } from "./errors.js";
+
+const ID_BYTES = 32;
+const B64_LEN = 43; // base64url length of 32 bytes without padding
+const VALUE_RE = /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/;
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const ATTR_RE = /^[\x21-\x3a\x3c-\x7e]*$/; // printable, no ';' and no whitespace
+/** Browsers ignore cookies longer than this (name + value + attributes). */
+export const MAX_COOKIE_BYTES = 4096;
+/** At most this many same-named cookies are looked at, so duplicates cannot amplify work. */
+const MAX_CANDIDATES = 4;
+
+export type SameSite = "Strict" | "Lax" | "None";
+
+export interface CookieOptions {
+  /** Cookie name. `__Host-` and `__Secure-` prefixes are honoured. @default "sid" */
+  name?: string;
+  /** @default "/" */
+  path?: string;
+  /** @default undefined (host-only cookie) */
+  domain?: string;
+  /** @default "Lax" */
+  sameSite?: SameSite;
+  /** @default true */
+  httpOnly?: boolean;
+  /**
+   * `true`, `false`, or `"auto"`: Secure when the request came over HTTPS (proxy headers
+   * count only with `trustProxy`). @default "auto"
+   */
+  secure?: boolean | "auto";
+  /** Send `Max-Age`/`Expires` so the cookie outlives the browser session. @default true */
+  persistent?: boolean;
+  /** Add the `Partitioned` attribute (CHIPS). @default false */
+  partitioned?: boolean;
+}
+
+export type ResolvedCookieOptions = Required<Omit<CookieOptions, "domain">> & { domain: string | undefined };
+
+/** A fresh session id: 256 bits from the CSPRNG, base64url. */
+export function generateId(): string {
+  return randomBytes(ID_BYTES).toString("base64url");
+}
+
+export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCookieOptions {
+  const resolved: ResolvedCookieOptions = {
+    name: options.name ?? "sid",
+    path: options.path ?? "/",
+    domain: options.domain,
+    sameSite: options.sameSite ?? "Lax",
+    httpOnly: options.httpOnly ?? true,
+    secure: options.secure ?? "auto",
+    persistent: options.persistent ?? true,
+    partitioned: options.partitioned ?? false,
+  };
+  if (!TOKEN_RE.test(resolved.name)) throw new InvalidArgumentError("cookie.name must be a cookie token (RFC 6265)");
+  if (!resolved.path.startsWith("/") || !ATTR_RE.test(resolved.path)) {
+    throw new InvalidArgumentError("cookie.path must start with '/' and contain no ';', spaces or control characters");
+  }
+  if (resolved.domain !== undefined && (resolved.domain === "" || !ATTR_RE.test(resolved.domain))) {
+    throw new InvalidArgumentError("cookie.domain must be a non-empty host name");
+  }
+  if (!["Strict", "Lax", "None"].includes(resolved.sameSite)) {
+    throw new InvalidArgumentError('cookie.sameSite must be "Strict", "Lax" or "None"');
+  }
+  if (resolved.secure !== true && resolved.secure !== false && resolved.secure !== "auto") {
+    throw new InvalidArgumentError('cookie.secure must be true, false or "auto"');
+  }
+  const lower = resolved.name.toLowerCase();
+  if (lower.startsWith("__host-")) {
+    // The browser rejects a __Host- cookie unless it is Secure, Path=/ and has no Domain.
+    if (resolved.secure === false || resolved.path !== "/" || resolved.domain !== undefined) {
+      throw new InvalidArgumentError("a __Host- cookie needs secure not false, path '/' and no domain");
+    }
+  } else if (lower.startsWith("__secure-") && resolved.secure === false) {
+    throw new InvalidArgumentError("a __Secure- cookie needs secure not false");
+  }
+  if (resolved.sameSite === "None" && resolved.secure === false) {
+    throw new InvalidArgumentError('cookie.sameSite "None" needs secure not false (browsers drop it otherwise)');
+  }
+  return resolved;
+}
+
+/** Signs with the first secret, verifies with all of them (key rotation). */
+export class CookieSigner {
+  readonly #keys: Buffer[];
+
+  constructor(secrets: readonly Buffer[]) {
+    this.#keys = [...secrets];
+  }
+
+  sign(id: string): string {
+    return `${id}.${this.#mac(this.#keys[0], id).toString("base64url")}`;
+  }
+
+  /** The id when `value` carries a valid signature by any secret, else `undefined`. */
+  verify(value: string): string | undefined {
+    if (value.length !== 2 * B64_LEN + 1 || !VALUE_RE.test(value)) return undefined;
+    const id = value.slice(0, B64_LEN);
+    const given = Buffer.from(value.slice(B64_LEN + 1), "base64url");
+    if (given.length !== 32) return undefined;
+    let ok = false;
+    // Every key is tried even after a match, so timing does not reveal which key signed.
+    for (const key of this.#keys) {
+      if (timingSafeEqual(this.#mac(key, id), given)) ok = true;
+    }
+    return ok ? id : undefined;
+  }
+
+  #mac(key: Buffer, id: string): Buffer {
+    return createHmac("sha256", key).update(id).digest();
+  }
+}
+
+/** Every value of cookie `name` in a `Cookie` header, in header order (at most a few). */
+export function readCookieValues(header: string | undefined, name: string): string[] {
+  if (header === undefined || header === "") return [];
+  const out: string[] = [];
+  let start = 0;
+  while (start < header.length && out.length < MAX_CANDIDATES) {
+    let end = header.indexOf(";", start);
+    if (end === -1) end = header.length;
+    const eq = header.indexOf("=", start);
+    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) {
+      let value = header.slice(eq + 1, end).trim();
+      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+      out.push(value);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+/**
+ * Builds a `Set-Cookie` value. `maxAgeMs` undefined means a browser-session cookie;
+ * `0` clears the cookie. Throws `CookieTooLargeError` instead of letting a browser
+ * silently drop an oversized cookie.
+ */
+export function serializeCookie(
+  options: ResolvedCookieOptions,
+  value: string,
+  secure: boolean,
+  maxAgeMs: number | undefined,
+  now = Date.now(),
+): string {
+  let out = `${options.name}=${value}; Path=${options.path}`;
+  if (options.domain !== undefined) out += `; Domain=${options.domain}`;
+  if (maxAgeMs !== undefined) {
+    const seconds = Math.max(0, Math.floor(maxAgeMs / 1000));
+    const expires = seconds === 0 ? new Date(0) : new Date(now + seconds * 1000);
+    out += `; Max-Age=${seconds}; Expires=${expires.toUTCString()}`;
+  }
+  if (options.httpOnly) out += "; HttpOnly";
+  if (secure) out += "; Secure";
+  out += `; SameSite=${options.sameSite}`;
+  if (options.partitioned) out += "; Partitioned";
+  const size = Buffer.byteLength(out);
+  if (size > MAX_COOKIE_BYTES) throw new CookieTooLargeError(size);
+  return out;
+}
+
+/** Whether the cookie must carry `Secure` for a request that is (or is not) HTTPS. */
+export function cookieIsSecure(options: ResolvedCookieOptions, requestIsSecure: boolean): boolean {
+  const lower = options.name.toLowerCase();
+  // The prefixes are only accepted by browsers with Secure, so they force it on.
+  if (lower.startsWith("__host-") || lower.startsWith("__secure-")) return true;
+  if (options.secure === "auto") return requestIsSecure;
+  return options.secure;
+}
