@@ -57,7 +57,7 @@ export class Channel {
   #closed = false;
 
   constructor(options: ChannelOptions) {
-    this.#opts = { ackEvery: 64, ackDelay: 20, ...options };
+    this.#opts = { ackEvery: 128, ackDelay: 20, ...options };
     this.buffer = new ReplayBuffer(options.replayBufferSize);
   }
 
@@ -102,7 +102,17 @@ export class Channel {
     this.#enqueue(messageBody("m", path, value));
   }
 
+  /** Sends a body made by `messageBody("m", …)` (lets the caller check its size first). */
+  sendBody(body: string): void {
+    this.#enqueue(body);
+  }
+
   request(path: string, value: Value, timeoutMs: number): Promise<Value> {
+    return this.requestBody(path, messageBody("q", path, value), timeoutMs);
+  }
+
+  /** Sends a body made by `messageBody("q", …)` and resolves to the answer. */
+  requestBody(path: string, body: string, timeoutMs: number): Promise<Value> {
     if (this.#opts.assignSeq) throw new TypeError("requests need locally numbered frames");
     const seq = this.outSeq + 1;
     const promise = new Promise<Value>((resolve, reject) => {
@@ -114,13 +124,8 @@ export class Channel {
         : undefined;
       this.#pending.set(seq, { resolve, reject, timer });
     });
-    this.#enqueue(messageBody("q", path, value));
+    this.#enqueue(body);
     return promise;
-  }
-
-  /** Size in bytes a message would have on the wire (to check limits before sending). */
-  static messageSize(path: string, value: Value): number {
-    return Buffer.byteLength(messageBody("m", path, value)) + 24;
   }
 
   #enqueue(body: string): void {
@@ -167,17 +172,17 @@ export class Channel {
     this.inSeq = frame.s;
     this.#opts.onInbound?.(frame.s);
     this.#scheduleAck();
-    if (frame.t === "m") {
-      this.#opts.onMessage(frame.p, frame.value);
-    } else if (frame.t === "q") {
-      this.#answer(frame.s, frame.p, frame.value);
-    } else {
+    if (frame.t === "r") {
       const pending = this.#pending.get(frame.c);
       if (!pending) return; // timed out already
       this.#pending.delete(frame.c);
       clearTimeout(pending.timer);
       if (frame.error) pending.reject(new RemoteHandlerError(frame.error.code, frame.error.message));
       else pending.resolve(frame.value ?? null);
+    } else if (frame.t === "m") {
+      this.#opts.onMessage(frame.p, frame.value);
+    } else {
+      this.#answer(frame.s, frame.p, frame.value);
     }
   }
 

@@ -3,6 +3,7 @@
  * The Redis client is imported dynamically here, so `sessionkit/realtime` alone loads no
  * Redis code at all.
  */
+import type { CloseReason } from "./close-reason.js";
 import type { SessionFilter, SessionProperties } from "./properties.js";
 import type { ServerSession } from "./server-session.js";
 
@@ -26,11 +27,14 @@ export interface ClusterNodeHooks {
   release(sessionId: string): void;
   /** Close a session this node holds (asked for by another node). */
   close(sessionId: string, reasonId: number): void;
+  /** A background Redis operation failed. */
+  error(error: Error): void;
 }
 
 export interface ClusterBackplane {
   readonly nodeId: string;
-  start(hooks: ClusterNodeHooks): Promise<void>;
+  /** Starts routing; frames beyond `replayBufferSize` unacknowledged ones are dropped (a resume that needs them fails). */
+  start(hooks: ClusterNodeHooks, settings: { replayBufferSize: number }): Promise<void>;
   /** Records a new session held by this node. */
   register(session: ServerSession, keepAliveMs: number): Promise<void>;
   /** Reads a session for resuming here; frames are those after `clientAck`. Null if unknown. */
@@ -53,8 +57,13 @@ export interface ClusterBackplane {
   find(filter: SessionFilter): Promise<string[]>;
   /** Asks whichever node holds the session to close it. False if no such session. */
   closeRemote(sessionId: string, reasonId: number): Promise<boolean>;
-  /** The session is over: delete its shared state. */
-  remove(sessionId: string): Promise<void>;
+  /**
+   * The session is over: delete its shared state. With `tombstone`, remember for `ttlMs`
+   * why it closed, so a client that was away learns the reason on any node.
+   */
+  remove(sessionId: string, tombstone?: { reasonId: number; tokenHash: string; ttlMs: number }): Promise<void>;
+  /** Why a recently removed session closed (when it was remembered). */
+  tombstone(sessionId: string): Promise<{ reason: CloseReason; tokenHash: string } | undefined>;
   /** Stops routing; the shared state stays for other nodes (sessions can resume there). */
   close(): Promise<void>;
 }

@@ -60,7 +60,19 @@ export function encodeValue(value: Value): string {
  * cluster, stored in Redis before the number is known).
  */
 export function messageBody(kind: "m" | "q", path: string, value: Value): string {
-  return `"t":"${kind}","p":${JSON.stringify(path)},${encodeValue(value)}`;
+  return `"t":"${kind}","p":${quotedPath(path)},${encodeValue(value)}`;
+}
+
+// Applications use a handful of paths over and over: quote each once (bounded, so a
+// stream of distinct paths cannot grow it without limit).
+const quoted = new Map<string, string>();
+function quotedPath(path: string): string {
+  let q = quoted.get(path);
+  if (q === undefined) {
+    q = JSON.stringify(path);
+    if (quoted.size < 1024) quoted.set(path, q);
+  }
+  return q;
 }
 
 export function responseBody(requestSeq: number, result: { value: Value } | { error: { code: string; message: string } }): string {
@@ -83,7 +95,7 @@ function isSeq(n: unknown): n is number {
 
 function decodeValue(o: Record<string, unknown>): Value {
   if (typeof o.b === "string") return new Uint8Array(Buffer.from(o.b, "base64"));
-  if ("d" in o) return o.d as JsonValue;
+  if (o.d !== undefined) return o.d as JsonValue;
   throw new ProtocolViolation("frame has no value");
 }
 

@@ -7,42 +7,60 @@
  *   `push` reports it and the owner closes the session with LOST_MESSAGES at once;
  * - a frame that was written may or may not have arrived; the peer tells us on resume
  *   (its ack), and `canReplayFrom` refuses when the frames it needs are gone.
+ *
+ * A ring that grows by doubling up to `limit`: sequence numbers are contiguous, so only
+ * the texts are stored, and an idle session costs a few slots, not `limit`.
  */
 export class ReplayBuffer {
   readonly limit: number;
-  #seqs: number[] = [];
-  #texts: string[] = [];
-  #head = 0;
-  /** Highest sequence number no longer held (acknowledged or dropped). */
+  #ring: Array<string | undefined>;
+  /** Ring index of the oldest frame. */
+  #start = 0;
+  #count = 0;
+  /** Highest sequence number no longer held (acknowledged or dropped); the oldest held is floor + 1. */
   #floor = 0;
   /** Highest sequence number written to a socket. */
   #written = 0;
 
   constructor(limit: number) {
+    if (!(limit >= 1)) throw new RangeError("a replay buffer holds at least one frame");
     this.limit = limit;
+    this.#ring = new Array<string | undefined>(Math.min(16, limit));
   }
 
   get size(): number {
-    return this.#seqs.length - this.#head;
+    return this.#count;
   }
 
   /** Highest sequence number pushed so far. */
   get last(): number {
-    return this.size > 0 ? this.#seqs[this.#seqs.length - 1]! : this.#floor;
+    return this.#floor + this.#count;
   }
 
-  /** Adds a frame. Returns false when making room dropped a frame that was never written. */
+  /**
+   * Adds frame `seq`, which must be `last + 1` (the channel guarantees it). Returns false
+   * when making room dropped a frame that was never written.
+   */
   push(seq: number, text: string): boolean {
-    this.#seqs.push(seq);
-    this.#texts.push(text);
+    if (seq !== this.last + 1) throw new RangeError(`frame ${seq} does not follow ${this.last}`);
     let ok = true;
-    while (this.size > this.limit) {
-      const dropped = this.#seqs[this.#head]!;
-      if (dropped > this.#written) ok = false;
-      this.#floor = dropped;
-      this.#head++;
+    const ring = this.#ring;
+    if (this.#count === ring.length) {
+      if (ring.length < this.limit) {
+        this.#grow();
+      } else {
+        // Full: drop the oldest.
+        const dropped = this.#floor + 1;
+        if (dropped > this.#written) ok = false;
+        ring[this.#start] = undefined;
+        this.#start = (this.#start + 1) % ring.length;
+        this.#count--;
+        this.#floor = dropped;
+      }
     }
-    this.#compact();
+    const r = this.#ring;
+    r[(this.#start + this.#count) % r.length] = text;
+    this.#count++;
     return ok;
   }
 
@@ -52,12 +70,13 @@ export class ReplayBuffer {
 
   /** The peer has everything up to `seq`: forget it. */
   ack(seq: number): void {
-    while (this.size > 0 && this.#seqs[this.#head]! <= seq) {
-      this.#floor = this.#seqs[this.#head]!;
-      this.#head++;
+    const ring = this.#ring;
+    while (this.#count > 0 && this.#floor < seq) {
+      ring[this.#start] = undefined;
+      this.#start = (this.#start + 1) % ring.length;
+      this.#count--;
+      this.#floor++;
     }
-    if (seq > this.#floor && seq <= this.last) this.#floor = seq;
-    this.#compact();
   }
 
   /** True when every frame after `peerAck` is still here (and `peerAck` is not from the future). */
@@ -67,26 +86,26 @@ export class ReplayBuffer {
 
   /** Frames after `peerAck`, oldest first. Call `canReplayFrom` first. */
   *entriesAfter(peerAck: number): Generator<[seq: number, text: string]> {
-    for (let i = this.#head; i < this.#seqs.length; i++) {
-      if (this.#seqs[i]! > peerAck) yield [this.#seqs[i]!, this.#texts[i]!];
+    const ring = this.#ring;
+    for (let i = Math.max(0, peerAck - this.#floor); i < this.#count; i++) {
+      yield [this.#floor + 1 + i, ring[(this.#start + i) % ring.length]!];
     }
   }
 
-  /** Starts an empty buffer at `seq` (used when a session is rebuilt from shared state). */
+  /** Starts an empty buffer after `floor` (used when a session is rebuilt from shared state). */
   reset(floor: number): void {
-    this.#seqs = [];
-    this.#texts = [];
-    this.#head = 0;
+    this.#ring = new Array<string | undefined>(Math.min(16, this.limit));
+    this.#start = 0;
+    this.#count = 0;
     this.#floor = floor;
     this.#written = floor;
   }
 
-  // Shifting arrays is O(n); instead move the head and compact now and then.
-  #compact(): void {
-    if (this.#head > 1024 && this.#head * 2 > this.#seqs.length) {
-      this.#seqs = this.#seqs.slice(this.#head);
-      this.#texts = this.#texts.slice(this.#head);
-      this.#head = 0;
-    }
+  #grow(): void {
+    const old = this.#ring;
+    const next = new Array<string | undefined>(Math.min(this.limit, old.length * 2));
+    for (let i = 0; i < this.#count; i++) next[i] = old[(this.#start + i) % old.length];
+    this.#ring = next;
+    this.#start = 0;
   }
 }

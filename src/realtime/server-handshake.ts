@@ -4,7 +4,8 @@
  * the new session, or tells why it must be refused. Nothing here touches sockets.
  */
 import { Credentials } from "./credentials.js";
-import { CloseReason } from "./close-reason.js";
+import type { WebSocket } from "ws";
+import { CloseReason, closeCodeOf } from "./close-reason.js";
 import { checkUserProperties, type SessionProperties } from "./properties.js";
 import { PROTOCOL_VERSION, type HelloFrame } from "./protocol.js";
 
@@ -74,4 +75,11 @@ export function fixedProperties(sessionId: string, principal: string, clientIP: 
     $StartTime: String(Date.now()),
     $Transport: "WEBSOCKET",
   };
+}
+
+/** Closes a socket with a reason (4000 + id), and makes sure it goes even if the peer never answers. */
+export function rejectSocket(ws: WebSocket, reason: CloseReason): void {
+  if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(closeCodeOf(reason), reason.name);
+  // A peer that never answers the close frame must not hold the socket forever.
+  setTimeout(() => ws.terminate(), 2000).unref();
 }

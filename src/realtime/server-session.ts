@@ -23,8 +23,10 @@ export class ServerSession {
   state: ServerSessionState = "DISCONNECTED";
   /** The socket in use, or null while the client is away. */
   socket: WebSocket | null = null;
-  /** Date.now() of the last frame, ping or pong from the client. */
-  lastSeen = Date.now();
+  /** Heard from the client (frame, ping or pong) since the last heartbeat tick. */
+  heard = true;
+  /** Heartbeat ticks in a row without a word from the client. */
+  silentTicks = 0;
   keepAliveTimer: NodeJS.Timeout | undefined;
   readonly #tokenHash: string;
   readonly #channel: Channel;

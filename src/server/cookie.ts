@@ -102,18 +102,21 @@ export class CookieSigner {
     return `${id}.${this.#mac(this.#keys[0], id).toString("base64url")}`;
   }
 
-  /** The id when `value` carries a valid signature by any secret, else `undefined`. */
-  verify(value: string): string | undefined {
+  /**
+   * The id when `value` carries a valid signature by any secret, else `undefined`.
+   * `current` says the first (signing) secret matched, so `value` can be sent back as is.
+   */
+  verify(value: string): { id: string; current: boolean } | undefined {
     if (value.length !== 2 * B64_LEN + 1 || !VALUE_RE.test(value)) return undefined;
     const id = value.slice(0, B64_LEN);
     const given = Buffer.from(value.slice(B64_LEN + 1), "base64url");
     if (given.length !== 32) return undefined;
-    let ok = false;
+    let match = -1;
     // Every key is tried even after a match, so timing does not reveal which key signed.
-    for (const key of this.#keys) {
-      if (timingSafeEqual(this.#mac(key, id), given)) ok = true;
+    for (let i = 0; i < this.#keys.length; i++) {
+      if (timingSafeEqual(this.#mac(this.#keys[i], id), given) && match === -1) match = i;
     }
-    return ok ? id : undefined;
+    return match === -1 ? undefined : { id, current: match === 0 };
   }
 
   #mac(key: Buffer, id: string): Buffer {
@@ -155,7 +158,8 @@ export function serializeCookie(
   let out = `${options.name}=${value}; Path=${options.path}`;
   if (options.domain !== undefined) out += `; Domain=${options.domain}`;
   if (maxAgeMs !== undefined) {
-    const seconds = Math.max(0, Math.floor(maxAgeMs / 1000));
+    // Rounded up: the expiry was computed a moment before `now`, and 86399 for a day looks like a bug.
+    const seconds = maxAgeMs <= 0 ? 0 : Math.ceil(maxAgeMs / 1000);
     const expires = seconds === 0 ? new Date(0) : new Date(now + seconds * 1000);
     out += `; Max-Age=${seconds}; Expires=${expires.toUTCString()}`;
   }

@@ -1,0 +1,279 @@
+/**
+ * The framework-free core: load a session for a request, commit it when the response is
+ * ready, and say which headers the response needs. Adapters only translate.
+ *
+ * Write policy (why each branch exists):
+ * - a new session is stored only when written to (or touched / saveUninitialized), so
+ *   made-up cookies and crawlers cost no store writes;
+ * - an existing session sends only the keys whose JSON changed (a patch), so concurrent
+ *   requests changing different keys both survive;
+ * - an unchanged session costs no write unless its expiry is due for renewal
+ *   (`touchAfter`), and then only a TTL touch; the expiry (store and cookie) moves only
+ *   when due, so frequent writes do not re-send the cookie on every response;
+ * - `update`/`touch` never create, so a session destroyed by one request is never
+ *   brought back by a slower one; that slower request's writes are discarded and its
+ *   response clears the cookie.
+ */
+import { SessionKitError } from "../errors.js";
+import type { SessionPatch, StoredSession } from "../stores/contract.js";
+import { CookieSigner, cookieIsSecure, generateId, readCookieValues, serializeCookie } from "./cookie.js";
+import { StoreContractError, StoreUnavailableError } from "./errors.js";
+import { emptyRecord, type JsonValue } from "./json.js";
+import type { ResolvedOptions } from "./options.js";
+import { Session, type SessionLifecycle, type SessionState } from "./session.js";
+
+/** What an adapter knows about the incoming request. */
+export interface RequestInfo {
+  cookieHeader: string | undefined;
+  /** Came over HTTPS (adapters apply `trustProxy` before passing this). */
+  secure: boolean;
+}
+
+/** What the response needs, computed once per request. */
+export interface ResponseHeaders {
+  setCookie: string | undefined;
+  vary: boolean;
+  /** Add `Cache-Control: no-store` unless the handler set Cache-Control itself. */
+  noStore: boolean;
+}
+
+/** Per-request bookkeeping around the Session object. */
+export interface RequestSession {
+  session: Session;
+  state: SessionState;
+  secure: boolean;
+  committed: boolean;
+  /** Headers already went out; cookie decisions are final. */
+  headers: ResponseHeaders | undefined;
+}
+
+export class SessionEngine implements SessionLifecycle {
+  readonly options: ResolvedOptions;
+  readonly #signer: CookieSigner;
+
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.#signer = new CookieSigner(options.secrets);
+  }
+
+  /** Loads the session named by the request's cookie, or starts a new one. */
+  async load(request: RequestInfo): Promise<RequestSession> {
+    const now = Date.now();
+    const state = this.#newState(now);
+    const candidates = readCookieValues(request.cookieHeader, this.options.cookie.name);
+    for (const value of candidates) {
+      const verified = this.#signer.verify(value);
+      if (verified === undefined) continue;
+      const id = verified.id;
+      const stored = await this.#call(() => this.options.store.get(id));
+      if (stored === undefined || !isStoredSession(stored)) continue;
+      if (stored.expiresAt <= now || stored.createdAt + this.options.absoluteTimeout <= now) {
+        // The absolute timeout is enforced here too, whatever TTL the store kept.
+        await this.#call(() => this.options.store.destroy(id));
+        continue;
+      }
+      state.id = id;
+      // Saves an HMAC per renewal: the incoming value is what signing would produce.
+      if (verified.current) state.signed = { id, value };
+      state.isNew = false;
+      state.createdAt = stored.createdAt;
+      state.expiresAt = stored.expiresAt;
+      for (const key of Object.keys(stored.data)) {
+        const value = stored.data[key];
+        state.values.set(key, value);
+        state.snapshot.set(key, JSON.stringify(value));
+      }
+      break;
+    }
+    return { session: new Session(state), state, secure: request.secure, committed: false, headers: undefined };
+  }
+
+  /**
+   * Writes what changed to the store. Idempotent per request. Returns `undefined` when
+   * there is nothing to write, so adapters can finish the response in the same tick
+   * (most requests only read).
+   */
+  commit(rs: RequestSession): Promise<void> | undefined {
+    if (rs.committed) return undefined;
+    rs.committed = true;
+    const s = rs.state;
+    const now = Date.now();
+    if (s.isNew) {
+      const wanted = s.values.size > 0 || s.touched || this.options.saveUninitialized;
+      // After the headers went out without a cookie, a stored session would be unreachable.
+      const cookieStillPossible = rs.headers === undefined || rs.headers.setCookie !== undefined;
+      return wanted && cookieStillPossible ? this.#create(s, now) : undefined;
+    }
+    const patch = diff(s);
+    const changed = patch.delete.length > 0 || Object.keys(patch.set).length > 0;
+    const due = this.#renewalDue(s, now);
+    if (!changed && !due) return undefined;
+    return this.#save(s, patch, changed, due, now);
+  }
+
+  async #save(s: SessionState, patch: SessionPatch, changed: boolean, due: boolean, now: number): Promise<void> {
+    // The expiry moves only in steps of touchAfter, together with the cookie's, so a
+    // session written on every request neither re-sends its cookie every time nor lets
+    // the cookie fall behind the store.
+    const expiresAt = due ? this.#expiryFor(s, now) : s.expiresAt;
+    const id = s.id;
+    const ok = changed
+      ? await this.#call(() => this.options.store.update(id, patch, expiresAt))
+      : await this.#call(() => this.options.store.touch(id, expiresAt));
+    if (!ok) {
+      // Destroyed (or expired) by someone else meanwhile: never resurrect it.
+      this.#reset(s, now);
+      s.clearCookie = true;
+      return;
+    }
+    s.expiresAt = expiresAt;
+    for (const key of Object.keys(patch.set)) s.snapshot.set(key, JSON.stringify(patch.set[key]));
+    for (const key of patch.delete) s.snapshot.delete(key);
+    if (this.options.rolling && due) s.renewCookie = true;
+  }
+
+  /**
+   * The headers for the response. Called after `commit`, or (node:http when a handler
+   * flushes headers early) before it, in which case it predicts and freezes the cookie.
+   */
+  responseHeaders(rs: RequestSession): ResponseHeaders {
+    if (rs.headers !== undefined) return rs.headers;
+    const s = rs.state;
+    const now = Date.now();
+    let setCookie: string | undefined;
+    const secure = cookieIsSecure(this.options.cookie, rs.secure);
+    const issue = rs.committed
+      ? s.idChanged || s.renewCookie
+      : s.isNew
+        ? s.values.size > 0 || s.touched || this.options.saveUninitialized
+        : s.idChanged || (this.options.rolling && this.#renewalDue(s, now));
+    if (issue) {
+      if (s.isNew && !rs.committed) {
+        // Predicting before commit: give the session its id now so the cookie names it.
+        if (s.id === "") s.id = generateId();
+        s.expiresAt = this.#expiryFor(s, now);
+      }
+      const value = s.signed?.id === s.id ? s.signed.value : this.#signer.sign(s.id);
+      setCookie = serializeCookie(this.options.cookie, value, secure, this.#cookieMaxAge(s, now), now);
+    } else if (s.clearCookie) {
+      setCookie = serializeCookie(this.options.cookie, "", secure, 0, now);
+    }
+    rs.headers = { setCookie, vary: s.read, noStore: setCookie !== undefined };
+    return rs.headers;
+  }
+
+  // --- SessionLifecycle, called through Session.regenerate()/destroy() ---
+
+  async regenerate(s: SessionState): Promise<void> {
+    const oldId = s.isNew ? undefined : s.id;
+    s.id = "";
+    s.isNew = true;
+    await this.#create(s, Date.now(), true);
+    if (oldId !== undefined) await this.#call(() => this.options.store.destroy(oldId));
+  }
+
+  async destroy(s: SessionState): Promise<void> {
+    const wasStored = !s.isNew;
+    const id = s.id;
+    if (wasStored) await this.#call(() => this.options.store.destroy(id));
+    this.#reset(s, Date.now());
+    s.clearCookie = wasStored;
+  }
+
+  // --- internals ---
+
+  async #create(s: SessionState, now: number, restart = false): Promise<void> {
+    if (s.id === "") s.id = generateId();
+    if (restart) s.createdAt = now;
+    const expiresAt = this.#expiryFor(s, now);
+    const data = emptyRecord();
+    for (const [k, v] of s.values) data[k] = v;
+    const id = s.id;
+    const ok = await this.#call(() => this.options.store.create(id, { data, createdAt: s.createdAt, expiresAt }));
+    // 256 random bits never collide; a false here means the store is broken.
+    if (!ok) throw new StoreContractError("The store refused to create a session under a freshly generated id");
+    s.isNew = false;
+    s.expiresAt = expiresAt;
+    s.idChanged = true;
+    s.touched = false;
+    s.snapshot.clear();
+    for (const [k, v] of s.values) s.snapshot.set(k, JSON.stringify(v));
+  }
+
+  #renewalDue(s: SessionState, now: number): boolean {
+    return s.touched || this.#expiryFor(s, now) - s.expiresAt >= this.options.touchAfter;
+  }
+
+  #expiryFor(s: SessionState, now: number): number {
+    return Math.min(now + this.options.idleTimeout, s.createdAt + this.options.absoluteTimeout);
+  }
+
+  #cookieMaxAge(s: SessionState, now: number): number | undefined {
+    if (!this.options.cookie.persistent) return undefined;
+    // Without rolling the cookie is sent once, so it must live until the absolute timeout;
+    // the idle timeout is still enforced by the store.
+    const until = this.options.rolling ? s.expiresAt : s.createdAt + this.options.absoluteTimeout;
+    return Math.max(1000, until - now);
+  }
+
+  #newState(now: number): SessionState {
+    return {
+      id: "",
+      createdAt: now,
+      expiresAt: 0,
+      isNew: true,
+      values: new Map(),
+      snapshot: new Map(),
+      touched: false,
+      idChanged: false,
+      clearCookie: false,
+      renewCookie: false,
+      read: false,
+      signed: undefined,
+      lifecycle: this,
+    };
+  }
+
+  #reset(s: SessionState, now: number): void {
+    s.id = "";
+    s.createdAt = now;
+    s.expiresAt = 0;
+    s.isNew = true;
+    s.values.clear();
+    s.snapshot.clear();
+    s.touched = false;
+    s.idChanged = false;
+    s.renewCookie = false;
+  }
+
+  /** Store calls: anything that is not already a typed error becomes STORE_UNAVAILABLE. */
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof SessionKitError) throw error;
+      throw new StoreUnavailableError("The session store failed", { cause: error });
+    }
+  }
+}
+
+function diff(s: SessionState): SessionPatch {
+  const set: Record<string, JsonValue> = emptyRecord();
+  const del: string[] = [];
+  for (const [key, value] of s.values) {
+    if (s.snapshot.get(key) !== JSON.stringify(value)) set[key] = value;
+  }
+  for (const key of s.snapshot.keys()) if (!s.values.has(key)) del.push(key);
+  return { set, delete: del };
+}
+
+/** Guards against a third-party store returning something malformed ("garbage in the store"). */
+function isStoredSession(value: unknown): value is StoredSession {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Partial<StoredSession>;
+  return (
+    typeof v.data === "object" && v.data !== null && !Array.isArray(v.data) &&
+    Number.isFinite(v.createdAt) && Number.isFinite(v.expiresAt)
+  );
+}
+

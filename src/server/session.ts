@@ -1,0 +1,158 @@
+/**
+ * The session a handler gets from `sessionData(request)`: a Map-like record of JSON-safe
+ * values plus the lifecycle calls (`regenerate`, `destroy`, `touch`).
+ *
+ * The record does not track writes itself: at commit the middleware compares each value's
+ * JSON with what was loaded, so in-place changes (`session.get("cart").push(item)`) are
+ * saved too, and only the keys that really changed are sent to the store as a patch.
+ */
+import { inspect } from "node:util";
+import { assertJsonValue, emptyRecord, type JsonValue, type SessionDataRecord } from "./json.js";
+
+/**
+ * The shape of session data. Augment it to type your keys:
+ * `declare module "sessionkit/server" { interface SessionDataMap { userId: string } }`.
+ */
+export interface SessionDataMap {
+  [key: string]: JsonValue;
+}
+
+/** Lifecycle operations supplied by the middleware core (they need the store). */
+export interface SessionLifecycle {
+  regenerate(state: SessionState): Promise<void>;
+  destroy(state: SessionState): Promise<void>;
+}
+
+/** Per-request mutable state behind a `Session`; only the middleware core touches it. */
+export interface SessionState {
+  /** Empty until first needed: requests that never store a session never pay for an id. */
+  id: string;
+  createdAt: number;
+  /** Store expiry as last known (0 while the session is not stored). */
+  expiresAt: number;
+  isNew: boolean;
+  values: Map<string, JsonValue>;
+  /** JSON of each value as the store holds it. */
+  snapshot: Map<string, string>;
+  touched: boolean;
+  /** The cookie must (re)name this session: newly stored or regenerated. */
+  idChanged: boolean;
+  /** The request's cookie names a session that is gone: clear it unless a new one is issued. */
+  clearCookie: boolean;
+  /** A rolling renewal happened: re-send the cookie with the new expiry. */
+  renewCookie: boolean;
+  /** `sessionData()` was called (drives `Vary: Cookie`). */
+  read: boolean;
+  /** The request's cookie value when it is already signed by the current secret. */
+  signed: { id: string; value: string } | undefined;
+  lifecycle: SessionLifecycle;
+}
+
+export const kState: unique symbol = Symbol("sessionkit.sessionState");
+
+type Key<D> = Extract<keyof D, string>;
+
+export class Session<D extends object = SessionDataMap> {
+  declare readonly [kState]: SessionState;
+
+  /** @internal Sessions are created by the middleware; use `sessionData(request)`. */
+  constructor(state: SessionState) {
+    Object.defineProperty(this, kState, { value: state, enumerable: false });
+  }
+
+  /** The session id. It is a credential: never log it. */
+  get id(): string {
+    return this[kState].id;
+  }
+
+  get createdAt(): Date {
+    return new Date(this[kState].createdAt);
+  }
+
+  /** True until the session has been stored (in this or an earlier request). */
+  get isNew(): boolean {
+    return this[kState].isNew;
+  }
+
+  get size(): number {
+    return this[kState].values.size;
+  }
+
+  get<K extends Key<D>>(key: K): D[K] | undefined {
+    return this[kState].values.get(key) as D[K] | undefined;
+  }
+
+  /** Sets a value; throws `InvalidSessionValueError` when it is not plain JSON. */
+  set<K extends Key<D>>(key: K, value: D[K]): this {
+    if (typeof key !== "string") throw new TypeError("Session keys must be strings");
+    assertJsonValue(key, value);
+    this[kState].values.set(key, value as JsonValue);
+    return this;
+  }
+
+  has(key: string): boolean {
+    return this[kState].values.has(key);
+  }
+
+  delete(key: string): boolean {
+    return this[kState].values.delete(key);
+  }
+
+  clear(): void {
+    this[kState].values.clear();
+  }
+
+  keys(): IterableIterator<Key<D>> {
+    return this[kState].values.keys() as IterableIterator<Key<D>>;
+  }
+
+  values(): IterableIterator<D[Key<D>]> {
+    return this[kState].values.values() as IterableIterator<D[Key<D>]>;
+  }
+
+  entries(): IterableIterator<[Key<D>, D[Key<D>]]> {
+    return this[kState].values.entries() as IterableIterator<[Key<D>, D[Key<D>]]>;
+  }
+
+  [Symbol.iterator](): IterableIterator<[Key<D>, D[Key<D>]]> {
+    return this.entries();
+  }
+
+  /**
+   * New id, same data, old id destroyed in the store; the absolute timeout restarts.
+   * Call it on login (and on any privilege change) to defeat session fixation.
+   */
+  regenerate(): Promise<void> {
+    return this[kState].lifecycle.regenerate(this[kState]);
+  }
+
+  /**
+   * Logout: deletes the store entry and clears the cookie. The object becomes a new,
+   * empty session; anything written to it afterwards starts a fresh session.
+   */
+  destroy(): Promise<void> {
+    return this[kState].lifecycle.destroy(this[kState]);
+  }
+
+  /** Renews the expiry now (bypassing `touchAfter`) and stores a new session even if empty. */
+  touch(): void {
+    this[kState].touched = true;
+  }
+
+  /** The data only: the id is a credential and never serialized. */
+  toJSON(): SessionDataRecord {
+    const out = emptyRecord();
+    for (const [k, v] of this[kState].values) out[k] = v;
+    return out;
+  }
+
+  [inspect.custom](depth: number, options: object): string {
+    const s = this[kState];
+    const shown = {
+      id: s.id === "" ? "(not assigned)" : `${s.id.slice(0, 4)}…(redacted)`,
+      isNew: s.isNew,
+      data: this.toJSON(),
+    };
+    return `Session ${inspect(shown, { ...options, depth: depth < 0 ? 0 : depth })}`;
+  }
+}

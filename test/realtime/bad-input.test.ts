@@ -1,0 +1,184 @@
+/**
+ * Hostile or broken peers: each gets a clean close with the right reason, the server
+ * keeps serving, and no 'error' goes unhandled.
+ */
+import assert from "node:assert/strict";
+import net from "node:net";
+import { test } from "node:test";
+import { WebSocket } from "ws";
+import { CloseReason, closeCodeOf, RealtimeSession, SUBPROTOCOL } from "../../src/realtime/index.js";
+import { fastReconnect, startServer, waitFor } from "./helpers.js";
+
+async function rawSocket(url: string, protocols: string[] = [SUBPROTOCOL]): Promise<WebSocket> {
+  const ws = new WebSocket(url, protocols);
+  ws.on("error", () => {});
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+  return ws;
+}
+
+function closed(ws: WebSocket): Promise<[number, string]> {
+  return new Promise((r) => ws.once("close", (code, reason) => r([code, reason.toString()])));
+}
+
+const hello = JSON.stringify({ t: "hello", v: 1, principal: "p", credentials: "AAA=", properties: {} });
+
+test("garbage and malformed handshakes close with HANDSHAKE_ERROR", async () => {
+  const { server, url } = await startServer();
+  await using _server = server;
+  for (const first of ["not json", "{}", '{"t":"m","s":1,"p":"x","d":1}', JSON.stringify({ t: "hello", v: 1, principal: "p", credentials: "@@@" })]) {
+    const ws = await rawSocket(url);
+    const done = closed(ws);
+    ws.send(first);
+    assert.deepEqual(await done, [closeCodeOf(CloseReason.HANDSHAKE_ERROR), "HANDSHAKE_ERROR"], first);
+  }
+  const ws = await rawSocket(url);
+  const done = closed(ws);
+  ws.send(Buffer.from([0xff, 0x00, 0x13]));
+  assert.equal((await done)[0], closeCodeOf(CloseReason.HANDSHAKE_ERROR));
+  assert.equal(server.sessions.size, 0);
+});
+
+test("a wrong protocol version is HANDSHAKE_REJECTED", async () => {
+  const { server, url } = await startServer();
+  await using _server = server;
+  const ws = await rawSocket(url);
+  const done = closed(ws);
+  ws.send(JSON.stringify({ t: "hello", v: 99, principal: "p", credentials: "AAA=", properties: {} }));
+  assert.deepEqual(await done, [closeCodeOf(CloseReason.HANDSHAKE_REJECTED), "HANDSHAKE_REJECTED"]);
+});
+
+test("a handshake that never completes is closed with CONNECTION_TIMEOUT", async () => {
+  const { server, url } = await startServer({ handshakeTimeout: 100 });
+  await using _server = server;
+  const ws = await rawSocket(url);
+  assert.deepEqual(await closed(ws), [closeCodeOf(CloseReason.CONNECTION_TIMEOUT), "CONNECTION_TIMEOUT"]);
+});
+
+test("a client that waits for a server that never answers fails with CONNECTION_TIMEOUT", async () => {
+  // Accepts the upgrade and then says nothing.
+  const { WebSocketServer } = await import("ws");
+  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+  await new Promise((r) => wss.once("listening", r));
+  const port = (wss.address() as net.AddressInfo).port;
+  const session = new RealtimeSession(`ws://127.0.0.1:${port}/`, { connectTimeout: 100 });
+  await assert.rejects(session.connect(), { code: "CONNECTION_TIMEOUT" });
+  assert.equal(session.state, "CLOSED_FAILED");
+  for (const c of wss.clients) c.terminate();
+  await new Promise((r) => wss.close(r));
+});
+
+test("garbage after the handshake closes the session with INVALID_MESSAGE", async () => {
+  const { server, url } = await startServer();
+  await using _server = server;
+  for (const junk of ["{{{", '{"t":"m","s":1}', '{"t":"hello","v":1,"principal":"","credentials":"AAA="}', Buffer.from([1, 2, 3])]) {
+    const ws = await rawSocket(url);
+    const welcome = new Promise<string>((r) => ws.once("message", (d) => r(d.toString())));
+    ws.send(hello);
+    const { sessionId } = JSON.parse(await welcome) as { sessionId: string };
+    const reason = new Promise((r) => server.once("session-closed", (s, why) => r([s.id, why])));
+    const done = closed(ws);
+    ws.send(junk);
+    assert.deepEqual(await done, [closeCodeOf(CloseReason.INVALID_MESSAGE), "INVALID_MESSAGE"]);
+    assert.deepEqual(await reason, [sessionId, CloseReason.INVALID_MESSAGE]);
+  }
+});
+
+test("a sequence gap from the client closes with LOST_MESSAGES", async () => {
+  const { server, url } = await startServer();
+  await using _server = server;
+  const ws = await rawSocket(url);
+  const welcome = new Promise((r) => ws.once("message", r));
+  ws.send(hello);
+  await welcome;
+  const done = closed(ws);
+  ws.send('{"s":1,"t":"m","p":"x","d":1}');
+  ws.send('{"s":3,"t":"m","p":"x","d":3}');
+  assert.deepEqual(await done, [closeCodeOf(CloseReason.LOST_MESSAGES), "LOST_MESSAGES"]);
+});
+
+test("an oversized frame is refused (1009) and the session ends with MESSAGE_TOO_LARGE", async () => {
+  const { server, url } = await startServer({ maxMessageSize: 1024 });
+  await using _server = server;
+  const ws = await rawSocket(url);
+  const welcome = new Promise((r) => ws.once("message", r));
+  ws.send(hello);
+  await welcome;
+  const reason = new Promise((r) => server.once("session-closed", (_s, why) => r(why)));
+  const done = closed(ws);
+  ws.send("x".repeat(4096));
+  assert.equal((await done)[0], 1009);
+  assert.equal(await reason, CloseReason.MESSAGE_TOO_LARGE);
+  // The server still serves.
+  await using ok = await new RealtimeSession(url).connect();
+  assert.equal(ok.state, "CONNECTED_ACTIVE");
+});
+
+test("resuming with a wrong token is ACCESS_DENIED and does not harm the real session", async () => {
+  const { server, url } = await startServer();
+  await using _server = server;
+  const echo: unknown[] = [];
+  server.addHandler("x", (v) => { echo.push(v); });
+  await using session = await new RealtimeSession(url, { reconnect: fastReconnect }).connect();
+  const ws = await rawSocket(url);
+  const done = closed(ws);
+  ws.send(JSON.stringify({ t: "resume", v: 1, sessionId: session.sessionId, token: "guess", ack: 0 }));
+  assert.deepEqual(await done, [closeCodeOf(CloseReason.ACCESS_DENIED), "ACCESS_DENIED"]);
+  session.send("x", 1);
+  await waitFor(() => echo.length === 1, "the real session still works");
+  assert.equal(session.state, "CONNECTED_ACTIVE");
+});
+
+test("resuming an unknown session is LOST_MESSAGES; a bad id is HANDSHAKE_ERROR", async () => {
+  const { server, url } = await startServer();
+  await using _server = server;
+  let ws = await rawSocket(url);
+  let done = closed(ws);
+  ws.send(JSON.stringify({ t: "resume", v: 1, sessionId: "0123456789abcdef-0123456789abcdef", token: "t", ack: 0 }));
+  assert.deepEqual(await done, [closeCodeOf(CloseReason.LOST_MESSAGES), "LOST_MESSAGES"]);
+  ws = await rawSocket(url);
+  done = closed(ws);
+  ws.send(JSON.stringify({ t: "resume", v: 1, sessionId: "../../etc", token: "t", ack: 0 }));
+  assert.deepEqual(await done, [closeCodeOf(CloseReason.HANDSHAKE_ERROR), "HANDSHAKE_ERROR"]);
+});
+
+test("an acknowledgement from the future is LOST_MESSAGES", async () => {
+  const { server, url } = await startServer();
+  await using _server = server;
+  const ws = await rawSocket(url);
+  const welcome = new Promise((r) => ws.once("message", r));
+  ws.send(hello);
+  await welcome;
+  const done = closed(ws);
+  ws.send('{"t":"a","a":1000}');
+  assert.deepEqual(await done, [closeCodeOf(CloseReason.LOST_MESSAGES), "LOST_MESSAGES"]);
+});
+
+test("upgrades to other paths and plain HTTP requests are not taken", async () => {
+  const { server, url } = await startServer();
+  await using _server = server;
+  const other = new WebSocket(url.replace("/realtime", "/elsewhere"));
+  const outcome = await new Promise((r) => {
+    other.once("error", () => r("refused"));
+    other.once("open", () => r("open"));
+  });
+  assert.equal(outcome, "refused");
+  const res = await fetch(url.replace("ws:", "http:"));
+  assert.equal(res.status, 426);
+});
+
+test("a client that hangs up in the middle of the handshake leaves nothing behind", async () => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const { server, url } = await startServer({ authenticator: async () => { await gate; return true; } });
+  await using _server = server;
+  const ws = await rawSocket(url);
+  ws.send(hello);
+  ws.terminate();
+  await new Promise((r) => setTimeout(r, 20));
+  release();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(server.sessions.size, 0);
+});
