@@ -3,15 +3,17 @@
  * global fetch, got and axios; session.fetch vs global fetch; all against a local server in
  * a separate process, small bodies, the same number of connections for every client, at
  * concurrency 1 and 64. Then streams 1 GiB through sendAndSplice and reports the growth of
- * resident memory. Run: npx tsx bench/http-client.ts [--quick]
+ * resident memory. Run: npm run build && npx tsx bench/http-client.ts [--quick]
  */
 import http from "node:http";
 import { Writable } from "node:stream";
 import { Agent, request } from "undici";
 import got from "got";
 import axios from "axios";
-import { Message, Session } from "../src/index.js";
+import { loadSessionkit } from "./lib/load.js";
 import { compare, printTable, startServerProcess } from "./lib/measure.js";
+
+const { Message, Session } = await loadSessionkit();
 
 const quick = process.argv.includes("--quick");
 const { port, child } = await startServerProcess();
@@ -34,7 +36,7 @@ async function scenario(concurrency: number): Promise<void> {
       got: () => gotClient(url).buffer(),
       axios: () => axiosClient.get(url),
     },
-    { concurrency, ms: quick ? 500 : 2000, rounds: quick ? 3 : 5 },
+    { concurrency, ms: quick ? 500 : 2000, rounds: quick ? 3 : 5, warmupMs: quick ? 1000 : 2000 },
   );
   printTable(`concurrency ${concurrency}, ${conns} connection(s) each`, medians, "sessionkit sendAndRead", ["undici request", "global fetch", "got", "axios"]);
   console.log(`ratio sessionkit fetch / global fetch: ${(medians["sessionkit fetch"] / medians["global fetch"]).toFixed(2)}×`);

@@ -55,7 +55,9 @@ class LazyDecoder extends Transform {
     const chain: Transform[] = [];
     // Content-Encoding lists codings in the order applied: decode in reverse.
     for (const coding of [...this.#codings].reverse()) {
-      const d = decoderFor(coding, chain.length === 0 ? first : Buffer.alloc(0));
+      // Only the outermost decoder sees `first`; an inner deflate has to look at its own
+      // first bytes (the outer decoder's output) to tell zlib from raw deflate.
+      const d = chain.length === 0 ? decoderFor(coding, first) : coding === "deflate" ? new LazyDecoder(["deflate"]) : decoderFor(coding, Buffer.alloc(0));
       if (d === null) throw new DecodeError(`Unsupported content coding "${coding}"`);
       chain.push(d);
     }

@@ -53,13 +53,15 @@ export function acceptLanguageFromLocale(environment: NodeJS.ProcessEnv = proces
     if (lang !== t && !tags.includes(lang) && !withBases.includes(lang)) withBases.push(lang);
   }
   if (withBases.length === 0) return "en";
-  const n = Math.min(withBases.length, 10);
+  // libsoup's quality values: 1 (implicit), then down by 0.1 per entry (0.05 from 10
+  // entries, 0.01 from 20), printed as "0.9", "0.85", … (soup-session.c add_quality_value).
+  const delta = withBases.length < 10 ? 10 : withBases.length < 20 ? 5 : 1;
   return withBases
-    .slice(0, n)
     .map((t, i) => {
-      if (i === 0) return t;
-      const q = Math.max(0.1, Math.round((1 - i / n) * 10) / 10);
-      return `${t};q=${q === 1 ? "0.9" : String(q)}`;
+      const quality = 100 - i * delta;
+      if (i === 0 || quality <= 0) return i === 0 ? t : `${t};q=0.01`;
+      const q = quality % 10 !== 0 ? `0.${String(quality).padStart(2, "0")}` : `0.${quality / 10}`;
+      return `${t};q=${q}`;
     })
     .join(", ");
 }

@@ -5,8 +5,10 @@
  */
 export type ProxyResolver = (url: URL) => string | null | Promise<string | null>;
 
-function env(name: string): string | undefined {
-  const v = process.env[name.toLowerCase()] ?? process.env[name.toUpperCase()];
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const v = env[name.toLowerCase()] ?? env[name.toUpperCase()];
   return v === undefined || v.trim() === "" ? undefined : v.trim();
 }
 
@@ -33,9 +35,29 @@ export function matchesNoProxy(url: URL, noProxy: string | undefined): boolean {
   return false;
 }
 
-/** Resolves from the environment each call, so changes to process.env apply. */
-export const envProxyResolver: ProxyResolver = (url) => {
-  if (matchesNoProxy(url, env("NO_PROXY"))) return null;
+/** Always direct (what the environment says when it names no proxy). */
+export const directResolver: ProxyResolver = () => null;
+
+/** Resolves from the environment each call, so changes to process.env apply (slower). */
+export const envProxyResolver: ProxyResolver = (url) => resolveFrom(url, read(process.env, "NO_PROXY"), read(process.env, "HTTPS_PROXY"), read(process.env, "HTTP_PROXY"), read(process.env, "ALL_PROXY"));
+
+function resolveFrom(url: URL, noProxy: string | undefined, https: string | undefined, http: string | undefined, all: string | undefined): string | null {
+  if (matchesNoProxy(url, noProxy)) return null;
   const secure = url.protocol === "https:" || url.protocol === "wss:";
-  return (secure ? env("HTTPS_PROXY") : env("HTTP_PROXY")) ?? env("ALL_PROXY") ?? null;
-};
+  return (secure ? https : http) ?? all ?? null;
+}
+
+/**
+ * The Session's default: the proxy variables read once, when the session is made. Reading
+ * process.env on every request showed up in profiles (each read crosses into C++); a
+ * session made after the environment changes sees the change. With no proxy variable set
+ * at all it returns `directResolver`, which the session recognises and skips.
+ */
+export function proxyResolverFromEnv(env: Env = process.env): ProxyResolver {
+  const noProxy = read(env, "NO_PROXY");
+  const https = read(env, "HTTPS_PROXY");
+  const http = read(env, "HTTP_PROXY");
+  const all = read(env, "ALL_PROXY");
+  if (https === undefined && http === undefined && all === undefined) return directResolver;
+  return (url) => resolveFrom(url, noProxy, https, http, all);
+}

@@ -17,7 +17,8 @@ import { assertSessionFeature, FeatureOrder, type SessionFeature, type SessionFe
 import { MessageHeaders } from "./headers.js";
 import { emptyMetrics, Message, MessageFlags, type MessagePriorityValue } from "./message.js";
 import { ConnectionPool, type ClientSettings, type PooledConnection } from "./pool.js";
-import { envProxyResolver, type ProxyResolver } from "./proxy.js";
+import { Cancellation, type AbortLike } from "./cancellation.js";
+import { directResolver, proxyResolverFromEnv, type ProxyResolver } from "./proxy.js";
 import { applyRedirect, isRedirectStatus, MAX_RESTARTS, redirectTarget, wouldRedirect } from "./redirect.js";
 import { checkCount, checkMs, checkOptionalString, type SessionOptions, type TlsDatabase, type TlsInteraction } from "./session-options.js";
 import { mapTransportError } from "./transport-errors.js";
@@ -68,7 +69,10 @@ const emptyBody = () => Readable.from([]);
 
 export class Session extends EventEmitter<SessionEvents> {
   #pool: ConnectionPool;
-  #features: SessionFeature[] = [];
+  /** Replaced (never mutated) on add/remove, so a request can keep the array it started with. */
+  #features: readonly SessionFeature[] = [];
+  /** Whether any feature has a gotBody hook (else no 'end' listener is needed per body). */
+  #anyGotBody = false;
   #idleTimeout: number;
   #timeout: number;
   #userAgent: string | null;
@@ -80,7 +84,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #proxyResolver: ProxyResolver | null;
   #tlsDatabase: TlsDatabase | undefined;
   #tlsInteraction: TlsInteraction | null;
-  #active = new Set<AbortController>();
+  #active = new Set<Cancellation>();
   #closed = false;
 
   constructor(options: SessionOptions = {}) {
@@ -100,7 +104,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (options.proxyResolver != null && typeof options.proxyResolver !== "function") {
       throw new InvalidArgumentError("proxyResolver must be a function (url) => string | null");
     }
-    this.#proxyResolver = options.proxyResolver === undefined ? envProxyResolver : options.proxyResolver;
+    this.#proxyResolver = options.proxyResolver === undefined ? proxyResolverFromEnv() : options.proxyResolver;
     this.#tlsDatabase = options.tlsDatabase;
     this.#tlsInteraction = options.tlsInteraction ?? null;
     if (options.defaultFeatures !== false) for (const make of defaultFeatureFactories) this.addFeature(make());
@@ -211,9 +215,11 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#features.some((f) => f.constructor === feature.constructor)) return false;
     feature.attach?.(this);
     const order = (f: SessionFeature) => f.order ?? FeatureOrder.DEFAULT;
-    let i = this.#features.length;
-    while (i > 0 && order(this.#features[i - 1]) > order(feature)) i--;
-    this.#features.splice(i, 0, feature);
+    const next = this.#features.slice();
+    let i = next.length;
+    while (i > 0 && order(next[i - 1]) > order(feature)) i--;
+    next.splice(i, 0, feature);
+    this.#setFeatures(next);
     return true;
   }
 
@@ -230,7 +236,7 @@ export class Session extends EventEmitter<SessionEvents> {
   removeFeature(feature: SessionFeature): boolean {
     const i = this.#features.indexOf(feature);
     if (i === -1) return false;
-    this.#features.splice(i, 1);
+    this.#setFeatures(this.#features.filter((f) => f !== feature));
     feature.detach?.(this);
     return true;
   }
@@ -252,6 +258,11 @@ export class Session extends EventEmitter<SessionEvents> {
   getFeatureForMessage<T extends object>(type: SessionFeatureClass<T>, msg: Message): T | null {
     const f = this.getFeature(type);
     return f === null || msg.isFeatureDisabled(f) ? null : f;
+  }
+
+  #setFeatures(list: SessionFeature[]): void {
+    this.#features = Object.freeze(list);
+    this.#anyGotBody = list.some((f) => typeof f.gotBody === "function");
   }
 
   hasFeature(type: SessionFeatureClass): boolean {
@@ -308,7 +319,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Cancels every pending request (they reject with ABORTED) and closes idle connections. */
   abort(): void {
-    for (const ac of [...this.#active]) ac.abort(new AbortError("The session aborted the request"));
+    for (const c of [...this.#active]) c.abort(new AbortError("The session aborted the request"));
     this.#pool.closeIdle();
   }
 
@@ -348,16 +359,16 @@ export class Session extends EventEmitter<SessionEvents> {
     if (!(msg instanceof Message)) throw new InvalidArgumentError("send() needs a Message");
     this.#assertOpen();
     if (options.priority !== undefined) msg.priority = options.priority;
-    const ac = new AbortController();
+    const cancel = new Cancellation();
     const signal = options.signal;
     let onAbort: (() => void) | undefined;
     if (signal) {
       if (signal.aborted) throw new AbortError(undefined, { cause: signal.reason });
-      onAbort = () => ac.abort(new AbortError(undefined, { cause: signal.reason }));
+      onAbort = () => cancel.abort(new AbortError(undefined, { cause: signal.reason }));
       signal.addEventListener("abort", onAbort, { once: true });
     }
-    this.#active.add(ac);
-    const features = this.#features.slice();
+    this.#active.add(cancel);
+    const features = this.#features;
     const metrics = msg.hasFlag(MessageFlags.COLLECT_METRICS) ? (msg.metrics = emptyMetrics()) : null;
     if (metrics) metrics.fetchStart = performance.now();
 
@@ -365,7 +376,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const unqueue = () => {
       if (unqueued) return;
       unqueued = true;
-      this.#active.delete(ac);
+      this.#active.delete(cancel);
       if (signal && onAbort) signal.removeEventListener("abort", onAbort);
       for (const f of features) if (f.requestUnqueued && !msg.isFeatureDisabled(f)) safely(() => f.requestUnqueued!(msg, this));
       this.emit("request-unqueued", msg);
@@ -375,24 +386,24 @@ export class Session extends EventEmitter<SessionEvents> {
     this.emit("request-queued", msg);
     try {
       for (const f of features) if (f.requestQueued && !msg.isFeatureDisabled(f)) f.requestQueued(msg, this);
-      const final = await this.#runUntilFinal(msg, features, ac.signal, metrics);
+      const final = await this.#runUntilFinal(msg, features, cancel, metrics);
       let body = final.body;
       const raw = body;
       for (const f of features) {
         if (f.wrapBody && !msg.isFeatureDisabled(f)) body = await f.wrapBody(msg, body, this);
       }
       msg.emit("got-headers");
-      this.#watchBody(msg, features, raw, body, final.conn, ac, metrics, unqueue);
+      this.#watchBody(msg, features, raw, body, final.conn, cancel, metrics, unqueue);
       return { body };
     } catch (err) {
-      const mapped = ac.signal.aborted && !(err instanceof RedirectError) ? toAbort(ac.signal.reason, err) : mapTransportError(err);
+      const mapped = cancel.aborted && !(err instanceof RedirectError) ? toAbort(cancel.reason, err) : mapTransportError(err);
       unqueue();
       throw mapped;
     }
   }
 
   /** Sends, restarts and redirects until a response the caller should get. */
-  async #runUntilFinal(msg: Message, features: SessionFeature[], signal: AbortSignal, metrics: ReturnType<typeof emptyMetrics> | null): Promise<Transmitted> {
+  async #runUntilFinal(msg: Message, features: readonly SessionFeature[], signal: Cancellation, metrics: ReturnType<typeof emptyMetrics> | null): Promise<Transmitted> {
     for (;;) {
       this.#applyDefaultHeaders(msg);
       let synthetic: SyntheticResponse | void = undefined;
@@ -466,7 +477,7 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
-  async #restart(msg: Message, features: SessionFeature[], sent: Transmitted): Promise<void> {
+  async #restart(msg: Message, features: readonly SessionFeature[], sent: Transmitted): Promise<void> {
     this.#discardBody(sent);
     if (++msg.restartCount > MAX_RESTARTS) {
       throw new RedirectError("TOO_MANY_REDIRECTS", `Gave up after ${MAX_RESTARTS} redirects or restarts`);
@@ -511,7 +522,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   async #resolveProxy(url: URL): Promise<URL | null> {
     const resolver = this.#proxyResolver;
-    if (resolver === null) return null;
+    if (resolver === null || resolver === directResolver) return null;
     const r = resolver(url);
     const value = r instanceof Promise ? await r : r;
     if (value === null || value === undefined || value === "") return null;
@@ -553,7 +564,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** One network round trip for the message's current URL. */
-  async #transmit(msg: Message, signal: AbortSignal, metrics: ReturnType<typeof emptyMetrics> | null): Promise<Transmitted> {
+  async #transmit(msg: Message, signal: Cancellation, metrics: ReturnType<typeof emptyMetrics> | null): Promise<Transmitted> {
     const proxy = await this.#resolveProxy(msg.url);
     const { key, settings, viaHttpProxy } = this.#route(msg, proxy);
     const target = toHttpUrl(msg.url);
@@ -581,7 +592,7 @@ export class Session extends EventEmitter<SessionEvents> {
           method: msg.method as Dispatcher.HttpMethod,
           headers: sendHeaders,
           body: body as Dispatcher.DispatchOptions["body"],
-          signal,
+          signal: signal.signal,
           blocking: false,
         });
       } catch (err) {
@@ -635,42 +646,55 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Ties connection release, gotBody and unqueue to the life of the body the caller reads. */
   #watchBody(
     msg: Message,
-    features: SessionFeature[],
+    features: readonly SessionFeature[],
     raw: Readable,
     body: Readable,
     conn: PooledConnection | null,
-    ac: AbortController,
+    cancel: Cancellation,
     metrics: ReturnType<typeof emptyMetrics> | null,
     unqueue: () => void,
   ): void {
+    // The connection goes back on 'end' (before the reader's own 'end' handler resolves, so
+    // the caller's next request finds it idle); a body closed before its end costs the
+    // connection. When no feature wrapped the body, the body's own 'close' handler below
+    // does that check, saving a listener per request.
+    let released = conn === null;
     if (conn !== null) {
-      let released = false;
       raw.once("end", () => {
         released = true;
         this.#pool.release(conn);
       });
-      raw.once("close", () => {
-        if (!released) {
-          released = true;
-          this.#pool.discard(conn);
-        }
-      });
+      if (raw !== body) {
+        raw.once("close", () => {
+          if (!released) {
+            released = true;
+            this.#pool.discard(conn);
+          }
+        });
+      }
     }
     if (metrics && conn === null) metrics.responseStart = metrics.responseEnd = performance.now();
-    const onAbort = () => body.destroy(toAbort(ac.signal.reason));
-    ac.signal.addEventListener("abort", onAbort, { once: true });
-    body.once("end", () => {
-      for (const f of features) if (f.gotBody && !msg.isFeatureDisabled(f)) safely(() => f.gotBody!(msg, this));
-    });
+    const onAbort = () => body.destroy(toAbort(cancel.reason));
+    cancel.addEventListener("abort", onAbort);
+    if (this.#anyGotBody) {
+      body.once("end", () => {
+        for (const f of features) if (f.gotBody && !msg.isFeatureDisabled(f)) safely(() => f.gotBody!(msg, this));
+      });
+    }
     body.once("close", () => {
-      ac.signal.removeEventListener("abort", onAbort);
-      if (!raw.destroyed && !raw.readableEnded) raw.destroy();
+      cancel.removeEventListener("abort", onAbort);
+      if (!released && raw === body) {
+        released = true;
+        this.#pool.discard(conn!);
+      } else if (!raw.destroyed && !raw.readableEnded) raw.destroy();
       unqueue();
     });
     // An error on the body is delivered to whoever reads it; never crash the process.
-    body.on("error", () => undefined);
+    body.on("error", noop);
   }
 }
+
+function noop(): void {}
 
 function toAbort(reason: unknown, cause?: unknown): AbortError {
   if (reason instanceof AbortError) return reason;

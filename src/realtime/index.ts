@@ -15,6 +15,8 @@ export { CloseReason, closeCodeOf, closeReasonFromCode } from "./close-reason.js
 export type { CloseReasonName } from "./close-reason.js";
 export { FIXED_PROPERTIES } from "./properties.js";
 export type { SessionProperties, SessionFilter } from "./properties.js";
+export { compileFilter, parseFilter, quoteFilterValue, InvalidFilterError, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH } from "./filter.js";
+export type { FilterPredicate, FilterNode } from "./filter.js";
 export { PROTOCOL_VERSION, SUBPROTOCOL } from "./protocol.js";
 export type { Value, JsonValue } from "./protocol.js";
 export { backoff } from "./reconnect.js";

@@ -5,6 +5,9 @@
  * so a forgery attempt is visible. User keys follow Diffusion's rules: non-empty, no
  * whitespace, no quotes, no parentheses, and not starting with '$'.
  */
+import { InvalidArgumentError } from "../errors.js";
+import { compileFilter, type FilterPredicate } from "./filter.js";
+
 export type SessionProperties = Record<string, string>;
 
 export const FIXED_PROPERTIES = ["$SessionId", "$Principal", "$ClientIP", "$StartTime", "$Transport"] as const;
@@ -29,14 +32,35 @@ export function checkUserProperties(value: unknown): string | undefined {
 }
 
 /**
- * Which sessions a push reaches. An object matches sessions whose properties equal every
- * given entry; a function decides itself. (Diffusion's filter query language is not
- * implemented; these two forms cover equality and anything else in plain TypeScript.)
+ * Which sessions a push reaches: a filter string in Diffusion's session property filter
+ * language (`"$Principal is 'alice' and not Tier is 'free'"`, see filter.ts), an object
+ * (matches sessions whose properties equal every given entry), or a function.
  */
-export type SessionFilter = SessionProperties | ((properties: Readonly<SessionProperties>) => boolean);
+export type SessionFilter = string | SessionProperties | ((properties: Readonly<SessionProperties>) => boolean);
+
+/**
+ * Turns any SessionFilter into a predicate, checking it first: a string is compiled (and
+ * cached; InvalidFilterError with code INVALID_FILTER when it does not parse), an object
+ * must map keys to strings. Anything else is an InvalidArgumentError, never "match all".
+ */
+export function filterPredicate(filter: SessionFilter): FilterPredicate {
+  if (typeof filter === "string") return compileFilter(filter);
+  if (typeof filter === "function") return (p) => Boolean(filter(p));
+  if (typeof filter !== "object" || filter === null || Array.isArray(filter)) {
+    throw new InvalidArgumentError("a session filter must be a filter string, an object of properties or a function");
+  }
+  const entries = Object.entries(filter);
+  for (const [k, v] of entries) {
+    if (typeof v !== "string") throw new InvalidArgumentError(`session filter entry ${JSON.stringify(k.slice(0, 64))} must be a string`);
+  }
+  return (p) => {
+    for (const [k, v] of entries) if (!hasOwn.call(p, k) || p[k] !== v) return false;
+    return true;
+  };
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
 
 export function matchesFilter(filter: SessionFilter, properties: Readonly<SessionProperties>): boolean {
-  if (typeof filter === "function") return filter(properties);
-  for (const [k, v] of Object.entries(filter)) if (properties[k] !== v) return false;
-  return true;
+  return filterPredicate(filter)(properties);
 }

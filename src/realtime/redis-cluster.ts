@@ -22,7 +22,7 @@ import { createClient, type RedisClientType } from "redis";
 import { SessionKitError } from "../errors.js";
 import type { ClusterBackplane, ClusterNodeHooks, RedisClusterOptions, SharedSessionRecord } from "./cluster.js";
 import { CloseReason } from "./close-reason.js";
-import { matchesFilter, type SessionFilter } from "./properties.js";
+import { filterPredicate, type SessionFilter } from "./properties.js";
 import type { ServerSession } from "./server-session.js";
 
 const APPEND = `
@@ -195,13 +195,14 @@ export class RedisBackplane implements ClusterBackplane {
   }
 
   async find(filter: SessionFilter): Promise<string[]> {
+    const matches = filterPredicate(filter);
     const found: string[] = [];
     const start = `${this.#prefix}s:`.length;
     for await (const keys of this.#cmd.scanIterator({ MATCH: `${this.#prefix}s:*`, COUNT: 1000 })) {
       const props = await Promise.all(keys.map((k) => this.#cmd.hGet(k, "props")));
       keys.forEach((k, i) => {
         const p = props[i];
-        if (p && matchesFilter(filter, JSON.parse(p) as Record<string, string>)) found.push(k.slice(start));
+        if (p && matches(JSON.parse(p) as Record<string, string>)) found.push(k.slice(start));
       });
     }
     return found;

@@ -12,7 +12,7 @@ import { InvalidArgumentError } from "../errors.js";
 import { CloseReason, closeCodeOf } from "./close-reason.js";
 import type { ClusterBackplane } from "./cluster.js";
 import { RealtimeSessionClosedError, SessionNotFoundError } from "./errors.js";
-import { matchesFilter, type SessionFilter } from "./properties.js";
+import { filterPredicate, type SessionFilter } from "./properties.js";
 import { messageBody, parseFrame, SUBPROTOCOL, type Frame, type Value } from "./protocol.js";
 
 export type { RealtimeServerEvents, RealtimeServerOptions, ServerHandler } from "./server-options.js";
@@ -41,6 +41,7 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
   #clusterOption: RealtimeServerOptions["cluster"];
   #heartbeat: NodeJS.Timeout | undefined;
   #tick = 0;
+  #lastTick = 0;
   #closed = false;
 
   constructor(options: RealtimeServerOptions = {}) {
@@ -64,6 +65,7 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     // In a cluster the same tick refreshes the shared state's TTL, so it must come well
     // within the keep-alive window.
     this.#tick = Math.min(this.options.pingPeriod / 2, this.options.keepAlive / 3);
+    this.#lastTick = performance.now();
     this.#heartbeat = setInterval(() => this.#checkHeartbeats(), this.#tick).unref();
   }
 
@@ -125,12 +127,18 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     }
   }
 
-  /** Pushes to every session whose properties match. Resolves to how many were reached. */
+  /**
+   * Pushes to every session whose properties match: a Diffusion filter string
+   * (`"Department is 'Accounts' and not $Transport is 'WEBSOCKET'"`), an object of
+   * properties that must all be equal, or a function. Resolves to how many were reached.
+   * A filter string that does not parse rejects with INVALID_FILTER before anything is sent.
+   */
   async sendToFilter(filter: SessionFilter, path: string, value: Value): Promise<number> {
+    const matches = filterPredicate(filter); // checks the filter before any work
     if (!this.#cluster) {
       let n = 0;
       for (const s of this.#sessions.values()) {
-        if (s.state !== "CLOSED" && matchesFilter(filter, s.properties)) {
+        if (s.state !== "CLOSED" && matches(s.properties)) {
           s.send(path, value);
           n++;
         }
@@ -388,14 +396,20 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     // Silence for 1.5 periods (so, noticed within two) means the client or the network
     // is gone: drop the socket but keep the session, so the client can still resume it.
     // (A flag per frame is cheaper than reading the clock per frame.)
-    const allowed = Math.ceil((1.5 * this.options.pingPeriod) / this.#tick);
+    // `allowed` silent ticks plus the tick that cleared the flag must fit in two periods.
+    const allowed = Math.max(1, Math.floor((2 * this.options.pingPeriod) / this.#tick) - 1);
+    // A tick that comes late means this process was stalled: the clients' frames are
+    // still unread in the sockets (timers run before I/O), so this tick proves nothing.
+    const now = performance.now();
+    const stalled = now - this.#lastTick > 1.5 * this.#tick;
+    this.#lastTick = now;
     const connected: string[] = [];
     for (const s of this.#sessions.values()) {
       if (s.state !== "CONNECTED") continue;
       if (s.heard) {
         s.heard = false;
         s.silentTicks = 0;
-      } else if (++s.silentTicks >= allowed) {
+      } else if (!stalled && ++s.silentTicks >= allowed) {
         s.socket?.terminate();
         continue;
       }

@@ -46,6 +46,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   /** Heard from the server since the last heartbeat (a flag is cheaper than the clock per frame). */
   #heard = false;
   #silentBeats = 0;
+  #lastBeat = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   /** Pings waiting for their pong, oldest first (pongs come back in order on one socket). */
   #pings: Array<{ answered: () => void; reject: (e: Error) => void }> = [];
@@ -236,6 +237,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     clearInterval(this.#heartbeat);
     // Beats every half period, pinging each time, and three silent beats in a row mean
     // the connection is dead: that is noticed 1.5 to 2 ping periods after the last word.
+    this.#lastBeat = performance.now();
     this.#heartbeat = setInterval(() => this.#beat(conn), this.#ping / 2).unref();
     if (!this.#channel.resume(answer.ack)) {
       opened.takeEarlyFrames();
@@ -251,11 +253,16 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   #beat(conn: WebsocketConnection): void {
     if (this.#conn !== conn) return;
     if (conn.state === "CLOSED") return this.#onClose(conn, 1006);
+    // A beat that comes late means this process was stalled: the server's frames may be
+    // unread in the socket (timers run before I/O), so silence proves nothing this time.
+    const now = performance.now();
+    const stalled = now - this.#lastBeat > 0.75 * this.#ping;
+    this.#lastBeat = now;
     // Nothing heard for ~two ping periods: the connection is dead even if TCP has not noticed.
     if (this.#heard) {
       this.#heard = false;
       this.#silentBeats = 0;
-    } else if (++this.#silentBeats >= 3) {
+    } else if (!stalled && ++this.#silentBeats >= 3) {
       conn.terminate();
       return;
     }

@@ -51,7 +51,14 @@ test("a message to a session id reaches it on whichever node holds it", { skip }
     other.addHandler("news", (v) => { teamX.push(v); });
     assert.equal(await a.server.sendToFilter({ team: "x" }, "news", "team"), 1);
     assert.equal(await a.server.sendToFilter(() => true, "news", "all"), 2);
-    await waitFor(() => teamX.length === 2 && got.length === 51, "filtered pushes");
+    // Diffusion filter strings, across nodes.
+    assert.equal(await a.server.sendToFilter("team is 'x' and $Transport eq 'WEBSOCKET'", "news", "str-team"), 1);
+    assert.equal(await b.server.sendToFilter(`not has team and $SessionId is '${session.sessionId}'`, "news", "str-other"), 1);
+    assert.equal(await b.server.sendToFilter("team in ['y', 'z']", "news", "nobody"), 0);
+    await assert.rejects(a.server.sendToFilter("team is", "news", "bad"), { code: "INVALID_FILTER", position: 7 });
+    await waitFor(() => teamX.length === 3 && got.length === 52, "filtered pushes");
+    assert.deepEqual(teamX, ["team", "all", "str-team"]);
+    assert.deepEqual(got.slice(50), ["all", "str-other"]);
 
     // Closing a session held by another node.
     const reason = new Promise((r) => session.once("closed", r));
