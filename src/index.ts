@@ -16,7 +16,7 @@ export { ResponseBody } from "./http/body.js";
 export { FeatureOrder, assertSessionFeature } from "./http/feature.js";
 export type { SessionFeature, SessionFeatureClass, SyntheticResponse, GotHeadersResult } from "./http/feature.js";
 export type { AuthenticateRequest, AuthChallengeInfo } from "./http/authenticate.js";
-export { envProxyResolver, matchesNoProxy } from "./http/proxy.js";
+export { envProxyResolver, proxyResolverFromEnv, directResolver, matchesNoProxy } from "./http/proxy.js";
 export type { ProxyResolver } from "./http/proxy.js";
 export { ProxyConnectError } from "./http/connector.js";
 export { WebsocketConnection } from "./http/websocket-connection.js";
@@ -27,3 +27,10 @@ export { acceptLanguageFromLocale, resolveUserAgent, DEFAULT_USER_AGENT } from "
 export { ContentDecoder, SUPPORTED_ENCODINGS } from "./features/content-decoder.js";
 export { Logger, LoggerLogLevel, redactHeaderValue, redactBody } from "./features/logger.js";
 export type { LoggerOptions, LoggerPrinter, LoggerFilter, LoggerLogLevelValue } from "./features/logger.js";
+// The client features of libsoup (SessionFeature classes). AuthManager is on by default;
+// the SQLite-backed classes load the optional better-sqlite3 only when opened.
+export * from "./features/auth/index.js";
+export * from "./features/cookies/index.js";
+export * from "./features/hsts/index.js";
+export * from "./features/sniffer/index.js";
+export * from "./features/cache/index.js";

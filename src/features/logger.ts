@@ -2,7 +2,9 @@
  * Logger (libsoup's SoupLogger): prints requests and responses at NONE / MINIMAL / HEADERS
  * / BODY detail in libsoup's "> request" / "< response" format. Credentials are always
  * redacted: Authorization and Proxy-Authorization keep only their scheme, Cookie and
- * Set-Cookie keep only cookie names, URL userinfo is hidden, and in bodies the values of
+ * Set-Cookie keep only cookie names, (Proxy-)Authentication-Info keeps only parameter
+ * names (Digest rspauth / nextnonce), URL userinfo and secret-looking query parameters
+ * (access_token=…, api_key=…) are hidden, and in bodies the values of
  * JSON and form fields whose names look secret (password, token, jwt, secret, key, session)
  * are replaced. A message marked `sensitiveBody` never has its body printed at all.
  */
@@ -44,11 +46,28 @@ export function redactHeaderValue(name: string, value: string): string {
       .map((p) => `${p.split("=")[0].trim()}=[REDACTED]`)
       .join("; ");
   }
+  if (n === "authentication-info" || n === "proxy-authentication-info") {
+    // Digest's rspauth / nextnonce / cnonce: keep the parameter names, hide every value.
+    return redactParamList(value);
+  }
   if (n === "set-cookie") {
     const [pair, ...attrs] = value.split(";");
     return [`${pair.split("=")[0].trim()}=[REDACTED]`, ...attrs.map((a) => a.trim())].join("; ");
   }
   return value;
+}
+
+/**
+ * `a=1, b="x, y"` → `a=[REDACTED], b=[REDACTED]`: only well-formed parameter names survive;
+ * anything that does not parse as `token=value` is dropped, never printed.
+ */
+function redactParamList(value: string): string {
+  const names: string[] = [];
+  const re = /\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^",\s]*)\s*(?:,|$)/y;
+  let m: RegExpExecArray | null;
+  while (re.lastIndex < value.length && (m = re.exec(value)) !== null) names.push(`${m[1]}=[REDACTED]`);
+  if (re.lastIndex < value.length || names.length === 0) names.push("[REDACTED]");
+  return names.join(", ");
 }
 
 /** Replaces secret-looking values in JSON or form bodies (best effort, never throws). */
@@ -83,6 +102,20 @@ export function redactBody(text: string, contentType: string | null): string {
   }
   // Unstructured: hide anything shaped like "secretName": "value" or secretName=value.
   return text.replace(/("?[A-Za-z_-]*(?:pass(?:word)?|token|jwt|secret|api[-_]?key|session)[A-Za-z_-]*"?\s*[:=]\s*)("[^"]*"|[^\s,&}]+)/gi, "$1[REDACTED]");
+}
+
+/** `?access_token=abc&page=2` → `?access_token=[REDACTED]&page=2` (secret-looking names only). */
+export function redactQuery(search: string): string {
+  if (search.length <= 1) return search;
+  return `?${search
+    .slice(1)
+    .split("&")
+    .map((p) => {
+      const eq = p.indexOf("=");
+      if (eq === -1) return p;
+      return SECRET_FIELD.test(decodeSafe(p.slice(0, eq))) ? `${p.slice(0, eq)}=[REDACTED]` : p;
+    })
+    .join("&")}`;
 }
 
 function decodeSafe(s: string): string {
@@ -134,7 +167,7 @@ export class Logger implements SessionFeature {
     const level = this.requestFilter ? this.requestFilter(msg) : this.level;
     if (level === LoggerLogLevel.NONE) return;
     const url = new URL(redactUrl(msg.url));
-    this.#print(level, ">", `${msg.method} ${url.pathname}${url.search} HTTP/${msg.httpVersion}`);
+    this.#print(level, ">", `${msg.method} ${url.pathname}${redactQuery(url.search)} HTTP/${msg.httpVersion}`);
     this.#print(level, ">", `Soup-Debug: Message ${this.#id(msg)} to ${url.host}${msg.restartCount > 0 ? ` (restart ${msg.restartCount})` : ""}`);
     if (level < LoggerLogLevel.HEADERS) return;
     this.#print(level, ">", `Host: ${url.host}`);

@@ -6,7 +6,7 @@
  * base64url (43 characters each). Any value that is not exactly that shape is rejected
  * before any HMAC is computed, so oversized or truncated cookies cost nothing.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
 import { InvalidArgumentError } from "../errors.js";
 import { CookieTooLargeError } from "./errors.js";
 
@@ -92,10 +92,11 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
 
 /** Signs with the first secret, verifies with all of them (key rotation). */
 export class CookieSigner {
-  readonly #keys: Buffer[];
+  /** Imported once: an HMAC keyed by a KeyObject skips re-importing the raw secret per request. */
+  readonly #keys: KeyObject[];
 
   constructor(secrets: readonly Buffer[]) {
-    this.#keys = [...secrets];
+    this.#keys = secrets.map((s) => createSecretKey(s));
   }
 
   sign(id: string): string {
@@ -107,40 +108,76 @@ export class CookieSigner {
    * `current` says the first (signing) secret matched, so `value` can be sent back as is.
    */
   verify(value: string): { id: string; current: boolean } | undefined {
-    if (value.length !== 2 * B64_LEN + 1 || !VALUE_RE.test(value)) return undefined;
+    const match = this.match(value);
+    return match === -1 ? undefined : { id: value.slice(0, B64_LEN), current: match === 0 };
+  }
+
+  /**
+   * Which secret signed `value` (0 = the current one), or -1. The id is then
+   * `value.slice(0, 43)`. Allocation-light form of `verify` for the request path.
+   */
+  match(value: string): number {
+    if (value.length !== 2 * B64_LEN + 1 || !VALUE_RE.test(value)) return -1;
     const id = value.slice(0, B64_LEN);
     const given = Buffer.from(value.slice(B64_LEN + 1), "base64url");
-    if (given.length !== 32) return undefined;
+    if (given.length !== 32) return -1;
     let match = -1;
     // Every key is tried even after a match, so timing does not reveal which key signed.
     for (let i = 0; i < this.#keys.length; i++) {
       if (timingSafeEqual(this.#mac(this.#keys[i], id), given) && match === -1) match = i;
     }
-    return match === -1 ? undefined : { id, current: match === 0 };
+    return match;
   }
 
-  #mac(key: Buffer, id: string): Buffer {
+  #mac(key: KeyObject, id: string): Buffer {
     return createHmac("sha256", key).update(id).digest();
   }
 }
 
-/** Every value of cookie `name` in a `Cookie` header, in header order (at most a few). */
+/**
+ * Every value of cookie `name` in a `Cookie` header, in header order (at most a few).
+ * Only the matching pairs are sliced: the other cookies in the header cost no allocation.
+ */
 export function readCookieValues(header: string | undefined, name: string): string[] {
-  if (header === undefined || header === "") return [];
   const out: string[] = [];
+  if (header === undefined) return out;
+  const len = header.length;
   let start = 0;
-  while (start < header.length && out.length < MAX_CANDIDATES) {
+  while (start < len && out.length < MAX_CANDIDATES) {
     let end = header.indexOf(";", start);
-    if (end === -1) end = header.length;
+    if (end === -1) end = len;
     const eq = header.indexOf("=", start);
-    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) {
-      let value = header.slice(eq + 1, end).trim();
-      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-      out.push(value);
+    if (eq !== -1 && eq < end) {
+      // The trimmed name must equal `name`.
+      let a = start;
+      let b = eq;
+      while (a < b && isSpace(header.charCodeAt(a))) a++;
+      while (b > a && isSpace(header.charCodeAt(b - 1))) b--;
+      if (b - a === name.length && header.startsWith(name, a)) {
+        let v0 = eq + 1;
+        let v1 = end;
+        while (v0 < v1 && isSpace(header.charCodeAt(v0))) v0++;
+        while (v1 > v0 && isSpace(header.charCodeAt(v1 - 1))) v1--;
+        if (v1 - v0 >= 2 && header.charCodeAt(v0) === 0x22 && header.charCodeAt(v1 - 1) === 0x22) {
+          v0++;
+          v1--;
+        }
+        out.push(header.slice(v0, v1));
+      }
     }
     start = end + 1;
   }
   return out;
+}
+
+/** Exactly what `String.prototype.trim` removes. */
+function isSpace(c: number): boolean {
+  if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) return true;
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
 }
 
 /**
@@ -155,21 +192,41 @@ export function serializeCookie(
   maxAgeMs: number | undefined,
   now = Date.now(),
 ): string {
-  let out = `${options.name}=${value}; Path=${options.path}`;
-  if (options.domain !== undefined) out += `; Domain=${options.domain}`;
-  if (maxAgeMs !== undefined) {
-    // Rounded up: the expiry was computed a moment before `now`, and 86399 for a day looks like a bug.
-    const seconds = maxAgeMs <= 0 ? 0 : Math.ceil(maxAgeMs / 1000);
-    const expires = seconds === 0 ? new Date(0) : new Date(now + seconds * 1000);
-    out += `; Max-Age=${seconds}; Expires=${expires.toUTCString()}`;
+  return new CookieSerializer(options).serialize(value, secure, maxAgeMs, now);
+}
+
+/** `serializeCookie` with the fixed attributes joined once, for the request path. */
+export class CookieSerializer {
+  readonly #head: string;
+  readonly #path: string;
+  readonly #tail: string;
+  readonly #tailSecure: string;
+
+  constructor(options: ResolvedCookieOptions) {
+    this.#head = `${options.name}=`;
+    this.#path = `; Path=${options.path}${options.domain !== undefined ? `; Domain=${options.domain}` : ""}`;
+    const httpOnly = options.httpOnly ? "; HttpOnly" : "";
+    const rest = `; SameSite=${options.sameSite}${options.partitioned ? "; Partitioned" : ""}`;
+    this.#tail = httpOnly + rest;
+    this.#tailSecure = `${httpOnly}; Secure${rest}`;
   }
-  if (options.httpOnly) out += "; HttpOnly";
-  if (secure) out += "; Secure";
-  out += `; SameSite=${options.sameSite}`;
-  if (options.partitioned) out += "; Partitioned";
-  const size = Buffer.byteLength(out);
-  if (size > MAX_COOKIE_BYTES) throw new CookieTooLargeError(size);
-  return out;
+
+  serialize(value: string, secure: boolean, maxAgeMs: number | undefined, now = Date.now()): string {
+    let out = this.#head + value + this.#path;
+    if (maxAgeMs !== undefined) {
+      // Rounded up: the expiry was computed a moment before `now`, and 86399 for a day looks like a bug.
+      const seconds = maxAgeMs <= 0 ? 0 : Math.ceil(maxAgeMs / 1000);
+      const expires = seconds === 0 ? new Date(0) : new Date(now + seconds * 1000);
+      out += `; Max-Age=${seconds}; Expires=${expires.toUTCString()}`;
+    }
+    out += secure ? this.#tailSecure : this.#tail;
+    // At most 3 UTF-8 bytes per UTF-16 unit: short cookies cannot be too large.
+    if (out.length > MAX_COOKIE_BYTES / 3) {
+      const size = Buffer.byteLength(out);
+      if (size > MAX_COOKIE_BYTES) throw new CookieTooLargeError(size);
+    }
+    return out;
+  }
 }
 
 /** Whether the cookie must carry `Secure` for a request that is (or is not) HTTPS. */

@@ -16,9 +16,10 @@
  */
 import { SessionKitError } from "../errors.js";
 import type { SessionPatch, StoredSession } from "../stores/contract.js";
-import { CookieSigner, cookieIsSecure, generateId, readCookieValues, serializeCookie } from "./cookie.js";
+import { MemoryStore, type MemorySyncAccess } from "../stores/memory.js";
+import { CookieSerializer, CookieSigner, cookieIsSecure, generateId, readCookieValues } from "./cookie.js";
 import { StoreContractError, StoreUnavailableError } from "./errors.js";
-import { emptyRecord, type JsonValue } from "./json.js";
+import { emptyRecord, parseJson, type JsonValue } from "./json.js";
 import type { ResolvedOptions } from "./options.js";
 import { Session, type SessionLifecycle, type SessionState } from "./session.js";
 
@@ -47,23 +48,76 @@ export interface RequestSession {
   headers: ResponseHeaders | undefined;
 }
 
+/** The common header decisions, shared (never mutated) so most requests allocate none. */
+const NO_HEADERS: ResponseHeaders = Object.freeze({ setCookie: undefined, vary: false, noStore: false });
+const VARY_ONLY: ResponseHeaders = Object.freeze({ setCookie: undefined, vary: true, noStore: false });
+
 export class SessionEngine implements SessionLifecycle {
   readonly options: ResolvedOptions;
   readonly #signer: CookieSigner;
+  readonly #serializer: CookieSerializer;
+  /** The cookie is Secure whatever the request (`secure: true` or a `__Host-`/`__Secure-` name). */
+  readonly #alwaysSecure: boolean;
+  readonly #neverSecure: boolean;
 
   constructor(options: ResolvedOptions) {
     this.options = options;
     this.#signer = new CookieSigner(options.secrets);
+    this.#serializer = new CookieSerializer(options.cookie);
+    this.#alwaysSecure = cookieIsSecure(options.cookie, false);
+    this.#neverSecure = !cookieIsSecure(options.cookie, true);
   }
 
-  /** Loads the session named by the request's cookie, or starts a new one. */
-  async load(request: RequestInfo): Promise<RequestSession> {
+  /**
+   * Loads the session named by the request's cookie, or starts a new one. Synchronous
+   * (no Promise, no microtask) with the default MemoryStore; a Promise with other stores.
+   */
+  load(request: RequestInfo): RequestSession | Promise<RequestSession> {
+    const mem = MemoryStore.syncAccessOf(this.options.store);
+    return mem === undefined ? this.#loadAsync(request) : this.#loadSync(request, mem);
+  }
+
+  #loadSync(request: RequestInfo, mem: MemorySyncAccess): RequestSession {
+    const now = Date.now();
+    const state = this.#newState(now);
+    const candidates = readCookieValues(request.cookieHeader, this.options.cookie.name);
+    for (let i = 0; i < candidates.length; i++) {
+      const value = candidates[i];
+      const match = this.#signer.match(value);
+      if (match === -1) continue;
+      const id = value.slice(0, ID_LENGTH);
+      let entry;
+      try {
+        entry = mem.peek(id, now);
+        if (entry === undefined) continue;
+        if (entry.expiresAt <= now || entry.createdAt + this.options.absoluteTimeout <= now) {
+          mem.destroySync(id);
+          continue;
+        }
+        state.id = id;
+        if (match === 0) state.signed = { id, value };
+        state.isNew = false;
+        state.createdAt = entry.createdAt;
+        state.expiresAt = entry.expiresAt;
+        // The store keeps each value as JSON.stringify text, which is exactly the snapshot.
+        for (const [key, text] of entry.values) state.values.set(key, parseJson(text));
+        state.snapshot = new Map(entry.values);
+      } catch (error) {
+        throw storeError(error);
+      }
+      break;
+    }
+    return { session: new Session(state), state, secure: request.secure, committed: false, headers: undefined };
+  }
+
+  async #loadAsync(request: RequestInfo): Promise<RequestSession> {
     const now = Date.now();
     const state = this.#newState(now);
     const candidates = readCookieValues(request.cookieHeader, this.options.cookie.name);
     for (const value of candidates) {
-      const verified = this.#signer.verify(value);
-      if (verified === undefined) continue;
+      const match = this.#signer.match(value);
+      if (match === -1) continue;
+      const verified = { id: value.slice(0, ID_LENGTH), current: match === 0 };
       const id = verified.id;
       const stored = await this.#call(() => this.options.store.get(id));
       if (stored === undefined || !isStoredSession(stored)) continue;
@@ -102,24 +156,64 @@ export class SessionEngine implements SessionLifecycle {
       const wanted = s.values.size > 0 || s.touched || this.options.saveUninitialized;
       // After the headers went out without a cookie, a stored session would be unreachable.
       const cookieStillPossible = rs.headers === undefined || rs.headers.setCookie !== undefined;
-      return wanted && cookieStillPossible ? this.#create(s, now) : undefined;
+      if (!wanted || !cookieStillPossible) return undefined;
+      const mem = MemoryStore.syncAccessOf(this.options.store);
+      if (mem === undefined) return this.#create(s, now);
+      this.#createSync(s, now, mem);
+      return undefined;
     }
-    const patch = diff(s);
-    const changed = patch.delete.length > 0 || Object.keys(patch.set).length > 0;
+    // Changed keys as key, JSON text, key, JSON text, ...: each value is stringified once.
+    let set: string[] | undefined;
+    let del: string[] | undefined;
+    let kept = 0;
+    for (const [key, value] of s.values) {
+      const text = JSON.stringify(value);
+      const before = s.snapshot.get(key);
+      if (before !== undefined) kept++;
+      if (before !== text) (set ??= []).push(key, text);
+    }
+    // Some stored key is gone from the values only if fewer than all of them were seen.
+    if (kept < s.snapshot.size) {
+      for (const key of s.snapshot.keys()) if (!s.values.has(key)) (del ??= []).push(key);
+    }
+    const changed = set !== undefined || del !== undefined;
     const due = this.#renewalDue(s, now);
     if (!changed && !due) return undefined;
-    return this.#save(s, patch, changed, due, now);
+    const mem = MemoryStore.syncAccessOf(this.options.store);
+    if (mem === undefined) return this.#save(s, set, del, due, now);
+    // The expiry moves only in steps of touchAfter (see #save).
+    const expiresAt = due ? this.#expiryFor(s, now) : s.expiresAt;
+    let ok: boolean;
+    try {
+      ok = changed ? mem.updateJson(s.id, set, del, expiresAt, now) : mem.touchSync(s.id, expiresAt, now);
+    } catch (error) {
+      throw storeError(error);
+    }
+    this.#saved(s, ok, set, del, due, expiresAt, now);
+    return undefined;
   }
 
-  async #save(s: SessionState, patch: SessionPatch, changed: boolean, due: boolean, now: number): Promise<void> {
+  async #save(s: SessionState, set: string[] | undefined, del: string[] | undefined, due: boolean, now: number): Promise<void> {
     // The expiry moves only in steps of touchAfter, together with the cookie's, so a
     // session written on every request neither re-sends its cookie every time nor lets
     // the cookie fall behind the store.
     const expiresAt = due ? this.#expiryFor(s, now) : s.expiresAt;
     const id = s.id;
-    const ok = changed
-      ? await this.#call(() => this.options.store.update(id, patch, expiresAt))
-      : await this.#call(() => this.options.store.touch(id, expiresAt));
+    let ok: boolean;
+    if (set !== undefined || del !== undefined) {
+      const patch: SessionPatch = { set: emptyRecord(), delete: del ?? [] };
+      if (set !== undefined) {
+        const target = patch.set as Record<string, JsonValue>;
+        for (let i = 0; i < set.length; i += 2) target[set[i]] = s.values.get(set[i]) as JsonValue;
+      }
+      ok = await this.#call(() => this.options.store.update(id, patch, expiresAt));
+    } else {
+      ok = await this.#call(() => this.options.store.touch(id, expiresAt));
+    }
+    this.#saved(s, ok, set, del, due, expiresAt, now);
+  }
+
+  #saved(s: SessionState, ok: boolean, set: string[] | undefined, del: string[] | undefined, due: boolean, expiresAt: number, now: number): void {
     if (!ok) {
       // Destroyed (or expired) by someone else meanwhile: never resurrect it.
       this.#reset(s, now);
@@ -127,8 +221,8 @@ export class SessionEngine implements SessionLifecycle {
       return;
     }
     s.expiresAt = expiresAt;
-    for (const key of Object.keys(patch.set)) s.snapshot.set(key, JSON.stringify(patch.set[key]));
-    for (const key of patch.delete) s.snapshot.delete(key);
+    if (set !== undefined) for (let i = 0; i < set.length; i += 2) s.snapshot.set(set[i], set[i + 1]);
+    if (del !== undefined) for (const key of del) s.snapshot.delete(key);
     if (this.options.rolling && due) s.renewCookie = true;
   }
 
@@ -141,7 +235,7 @@ export class SessionEngine implements SessionLifecycle {
     const s = rs.state;
     const now = Date.now();
     let setCookie: string | undefined;
-    const secure = cookieIsSecure(this.options.cookie, rs.secure);
+    const secure = this.#alwaysSecure || (!this.#neverSecure && rs.secure);
     const issue = rs.committed
       ? s.idChanged || s.renewCookie
       : s.isNew
@@ -154,11 +248,12 @@ export class SessionEngine implements SessionLifecycle {
         s.expiresAt = this.#expiryFor(s, now);
       }
       const value = s.signed?.id === s.id ? s.signed.value : this.#signer.sign(s.id);
-      setCookie = serializeCookie(this.options.cookie, value, secure, this.#cookieMaxAge(s, now), now);
+      setCookie = this.#serializer.serialize(value, secure, this.#cookieMaxAge(s, now), now);
     } else if (s.clearCookie) {
-      setCookie = serializeCookie(this.options.cookie, "", secure, 0, now);
+      setCookie = this.#serializer.serialize("", secure, 0, now);
     }
-    rs.headers = { setCookie, vary: s.read, noStore: setCookie !== undefined };
+    rs.headers =
+      setCookie !== undefined ? { setCookie, vary: s.read, noStore: true } : s.read ? VARY_ONLY : NO_HEADERS;
     return rs.headers;
   }
 
@@ -190,14 +285,34 @@ export class SessionEngine implements SessionLifecycle {
     for (const [k, v] of s.values) data[k] = v;
     const id = s.id;
     const ok = await this.#call(() => this.options.store.create(id, { data, createdAt: s.createdAt, expiresAt }));
+    const snapshot = new Map<string, string>();
+    for (const [k, v] of s.values) snapshot.set(k, JSON.stringify(v));
+    this.#created(s, ok, expiresAt, snapshot);
+  }
+
+  #createSync(s: SessionState, now: number, mem: MemorySyncAccess): void {
+    if (s.id === "") s.id = generateId();
+    const expiresAt = this.#expiryFor(s, now);
+    const snapshot = new Map<string, string>();
+    for (const [k, v] of s.values) snapshot.set(k, JSON.stringify(v));
+    let ok: boolean;
+    try {
+      // The store gets its own copy: the snapshot stays the request's.
+      ok = mem.createJson(s.id, new Map(snapshot), s.createdAt, expiresAt, now);
+    } catch (error) {
+      throw storeError(error);
+    }
+    this.#created(s, ok, expiresAt, snapshot);
+  }
+
+  #created(s: SessionState, ok: boolean, expiresAt: number, snapshot: Map<string, string>): void {
     // 256 random bits never collide; a false here means the store is broken.
     if (!ok) throw new StoreContractError("The store refused to create a session under a freshly generated id");
     s.isNew = false;
     s.expiresAt = expiresAt;
     s.idChanged = true;
     s.touched = false;
-    s.snapshot.clear();
-    for (const [k, v] of s.values) s.snapshot.set(k, JSON.stringify(v));
+    s.snapshot = snapshot;
   }
 
   #renewalDue(s: SessionState, now: number): boolean {
@@ -251,20 +366,18 @@ export class SessionEngine implements SessionLifecycle {
     try {
       return await fn();
     } catch (error) {
-      if (error instanceof SessionKitError) throw error;
-      throw new StoreUnavailableError("The session store failed", { cause: error });
+      throw storeError(error);
     }
   }
 }
 
-function diff(s: SessionState): SessionPatch {
-  const set: Record<string, JsonValue> = emptyRecord();
-  const del: string[] = [];
-  for (const [key, value] of s.values) {
-    if (s.snapshot.get(key) !== JSON.stringify(value)) set[key] = value;
-  }
-  for (const key of s.snapshot.keys()) if (!s.values.has(key)) del.push(key);
-  return { set, delete: del };
+/** The length of a session id (base64url of 32 bytes), the part of the cookie before the dot. */
+const ID_LENGTH = 43;
+
+/** A store failure as thrown to the adapters: typed errors pass, the rest is STORE_UNAVAILABLE. */
+function storeError(error: unknown): unknown {
+  if (error instanceof SessionKitError) return error;
+  return new StoreUnavailableError("The session store failed", { cause: error });
 }
 
 /** Guards against a third-party store returning something malformed ("garbage in the store"). */

@@ -48,70 +48,69 @@ export interface SessionState {
   lifecycle: SessionLifecycle;
 }
 
-export const kState: unique symbol = Symbol("sessionkit.sessionState");
-
 type Key<D> = Extract<keyof D, string>;
 
 export class Session<D extends object = SessionDataMap> {
-  declare readonly [kState]: SessionState;
+  /** A private field: invisible to enumeration, spreading, JSON and inspection. */
+  readonly #state: SessionState;
 
   /** @internal Sessions are created by the middleware; use `sessionData(request)`. */
   constructor(state: SessionState) {
-    Object.defineProperty(this, kState, { value: state, enumerable: false });
+    this.#state = state;
   }
 
   /** The session id. It is a credential: never log it. */
   get id(): string {
-    return this[kState].id;
+    return this.#state.id;
   }
 
   get createdAt(): Date {
-    return new Date(this[kState].createdAt);
+    return new Date(this.#state.createdAt);
   }
 
   /** True until the session has been stored (in this or an earlier request). */
   get isNew(): boolean {
-    return this[kState].isNew;
+    return this.#state.isNew;
   }
 
   get size(): number {
-    return this[kState].values.size;
+    return this.#state.values.size;
   }
 
   get<K extends Key<D>>(key: K): D[K] | undefined {
-    return this[kState].values.get(key) as D[K] | undefined;
+    return this.#state.values.get(key) as D[K] | undefined;
   }
 
   /** Sets a value; throws `InvalidSessionValueError` when it is not plain JSON. */
   set<K extends Key<D>>(key: K, value: D[K]): this {
     if (typeof key !== "string") throw new TypeError("Session keys must be strings");
     assertJsonValue(key, value);
-    this[kState].values.set(key, value as JsonValue);
+    this.#state.values.set(key, value as JsonValue);
     return this;
   }
 
   has(key: string): boolean {
-    return this[kState].values.has(key);
+    return this.#state.values.has(key);
   }
 
   delete(key: string): boolean {
-    return this[kState].values.delete(key);
+    return this.#state.values.delete(key);
   }
 
   clear(): void {
-    this[kState].values.clear();
+    this.#state.values.clear();
   }
 
   keys(): IterableIterator<Key<D>> {
-    return this[kState].values.keys() as IterableIterator<Key<D>>;
+    return this.#state.values.keys() as IterableIterator<Key<D>>;
   }
 
   values(): IterableIterator<D[Key<D>]> {
-    return this[kState].values.values() as IterableIterator<D[Key<D>]>;
+    return this.#state.values.values() as IterableIterator<D[Key<D>]>;
   }
 
   entries(): IterableIterator<[Key<D>, D[Key<D>]]> {
-    return this[kState].values.entries() as IterableIterator<[Key<D>, D[Key<D>]]>;
+    return this.#state.values.entries() as IterableIterator<[Key<D>, D[Key<D>]]>;
   }
 
   [Symbol.iterator](): IterableIterator<[Key<D>, D[Key<D>]]> {
@@ -123,7 +122,7 @@ export class Session<D extends object = SessionDataMap> {
    * Call it on login (and on any privilege change) to defeat session fixation.
    */
   regenerate(): Promise<void> {
-    return this[kState].lifecycle.regenerate(this[kState]);
+    return this.#state.lifecycle.regenerate(this.#state);
   }
 
   /**
@@ -131,23 +130,23 @@ export class Session<D extends object = SessionDataMap> {
    * empty session; anything written to it afterwards starts a fresh session.
    */
   destroy(): Promise<void> {
-    return this[kState].lifecycle.destroy(this[kState]);
+    return this.#state.lifecycle.destroy(this.#state);
   }
 
   /** Renews the expiry now (bypassing `touchAfter`) and stores a new session even if empty. */
   touch(): void {
-    this[kState].touched = true;
+    this.#state.touched = true;
   }
 
   /** The data only: the id is a credential and never serialized. */
   toJSON(): SessionDataRecord {
     const out = emptyRecord();
-    for (const [k, v] of this[kState].values) out[k] = v;
+    for (const [k, v] of this.#state.values) out[k] = v;
     return out;
   }
 
   [inspect.custom](depth: number, options: object): string {
-    const s = this[kState];
+    const s = this.#state;
     const shown = {
       id: s.id === "" ? "(not assigned)" : `${s.id.slice(0, 4)}…(redacted)`,
       isNew: s.isNew,

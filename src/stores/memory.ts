@@ -20,10 +20,31 @@ export interface MemoryStoreOptions {
   sweepInterval?: number;
 }
 
-interface Entry {
+/** One stored session: JSON text per key. @internal */
+export interface MemoryEntry {
   values: Map<string, string>;
   createdAt: number;
   expiresAt: number;
+}
+type Entry = MemoryEntry;
+
+/**
+ * Synchronous access for the middleware core (not public API). The store is in-process,
+ * so the middleware can skip the Promise round trips of the `SessionStore` contract and
+ * trade JSON text directly (no parse/stringify on the store side). It is only used on a
+ * genuine MemoryStore whose contract methods are the original ones (see `memorySyncOf`),
+ * so a wrapped, proxied or patched store still sees every call through its own methods.
+ * @internal
+ */
+export interface MemorySyncAccess {
+  /** The live entry (bumped as most recently used); the caller must not mutate it. */
+  peek(id: string, now: number): MemoryEntry | undefined;
+  /** `create` with values as JSON text. */
+  createJson(id: string, values: Map<string, string>, createdAt: number, expiresAt: number, now: number): boolean;
+  /** `update` with the changed keys as JSON text (`set` holds key, text, key, text, ...). */
+  updateJson(id: string, set: readonly string[] | undefined, del: readonly string[] | undefined, expiresAt: number, now: number): boolean;
+  touchSync(id: string, expiresAt: number, now: number): boolean;
+  destroySync(id: string): void;
 }
 
 export class MemoryStore implements SessionStore {
@@ -31,6 +52,24 @@ export class MemoryStore implements SessionStore {
   readonly #maxEntries: number;
   #timer: NodeJS.Timeout | undefined;
   #lastEvictSweep = 0;
+  /** The id most recently (re)inserted, i.e. last in LRU order: bumping it again is a no-op. */
+  #newest: string | undefined;
+  readonly #sync: MemorySyncAccess;
+
+  /**
+   * The synchronous access of `store` when it is a MemoryStore whose contract methods are
+   * untouched (not a Proxy, subclass override or patched instance), else `undefined`.
+   * @internal
+   */
+  static syncAccessOf(store: unknown): MemorySyncAccess | undefined {
+    if (typeof store !== "object" || store === null || !(#sync in store)) return undefined;
+    const m = store as MemoryStore;
+    const p = MemoryStore.prototype;
+    if (m.get !== p.get || m.create !== p.create || m.update !== p.update || m.touch !== p.touch || m.destroy !== p.destroy) {
+      return undefined;
+    }
+    return m.#sync;
+  }
 
   constructor(options: MemoryStoreOptions = {}) {
     const maxEntries = options.maxEntries ?? 10_000;
@@ -42,6 +81,15 @@ export class MemoryStore implements SessionStore {
       throw new InvalidArgumentError("MemoryStore option sweepInterval must be a non-negative number");
     }
     this.#maxEntries = maxEntries;
+    this.#sync = {
+      peek: (id, now) => this.#peek(id, now),
+      createJson: (id, values, createdAt, expiresAt, now) => this.#createJson(id, values, createdAt, expiresAt, now),
+      updateJson: (id, set, del, expiresAt, now) => this.#updateJson(id, set, del, expiresAt, now),
+      touchSync: (id, expiresAt, now) => this.#touch(id, expiresAt, now),
+      destroySync: (id) => {
+        this.#entries.delete(id);
+      },
+    };
     if (sweepInterval > 0) {
       this.#timer = setInterval(() => this.sweep(), sweepInterval);
       this.#timer.unref();
@@ -66,39 +114,27 @@ export class MemoryStore implements SessionStore {
   }
 
   async get(id: string): Promise<StoredSession | undefined> {
-    const entry = this.#live(id);
+    const entry = this.#peek(id, Date.now());
     if (entry === undefined) return undefined;
-    this.#bump(id, entry);
     const data = emptyRecord();
     for (const [key, text] of entry.values) data[key] = parseJson(text);
     return { data, createdAt: entry.createdAt, expiresAt: entry.expiresAt };
   }
 
   async create(id: string, session: StoredSession): Promise<boolean> {
-    if (this.#live(id) !== undefined) return false;
-    if (this.#entries.size >= this.#maxEntries) this.#evict();
     const values = new Map<string, string>();
     for (const key of Object.keys(session.data)) values.set(key, JSON.stringify(session.data[key]));
-    this.#entries.set(id, { values, createdAt: session.createdAt, expiresAt: session.expiresAt });
-    return true;
+    return this.#createJson(id, values, session.createdAt, session.expiresAt, Date.now());
   }
 
   async update(id: string, patch: SessionPatch, expiresAt: number): Promise<boolean> {
-    const entry = this.#live(id);
-    if (entry === undefined) return false;
-    for (const key of Object.keys(patch.set)) entry.values.set(key, JSON.stringify(patch.set[key]));
-    for (const key of patch.delete) entry.values.delete(key);
-    entry.expiresAt = expiresAt;
-    this.#bump(id, entry);
-    return true;
+    let set: string[] | undefined;
+    for (const key of Object.keys(patch.set)) (set ??= []).push(key, JSON.stringify(patch.set[key]));
+    return this.#updateJson(id, set, patch.delete, expiresAt, Date.now());
   }
 
   async touch(id: string, expiresAt: number): Promise<boolean> {
-    const entry = this.#live(id);
-    if (entry === undefined) return false;
-    entry.expiresAt = expiresAt;
-    this.#bump(id, entry);
-    return true;
+    return this.#touch(id, expiresAt, Date.now());
   }
 
   async destroy(id: string): Promise<void> {
@@ -109,26 +145,62 @@ export class MemoryStore implements SessionStore {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#entries.clear();
+    this.#newest = undefined;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
-  #live(id: string): Entry | undefined {
+  #live(id: string, now: number): Entry | undefined {
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt <= Date.now()) {
+    if (entry.expiresAt <= now) {
       this.#entries.delete(id);
       return undefined;
     }
     return entry;
   }
 
+  #peek(id: string, now: number): Entry | undefined {
+    const entry = this.#live(id, now);
+    if (entry !== undefined) this.#bump(id, entry);
+    return entry;
+  }
+
+  #createJson(id: string, values: Map<string, string>, createdAt: number, expiresAt: number, now: number): boolean {
+    if (this.#live(id, now) !== undefined) return false;
+    if (this.#entries.size >= this.#maxEntries) this.#evict();
+    this.#entries.set(id, { values, createdAt, expiresAt });
+    this.#newest = id;
+    return true;
+  }
+
+  #updateJson(id: string, set: readonly string[] | undefined, del: readonly string[] | undefined, expiresAt: number, now: number): boolean {
+    const entry = this.#live(id, now);
+    if (entry === undefined) return false;
+    if (set !== undefined) for (let i = 0; i < set.length; i += 2) entry.values.set(set[i], set[i + 1]);
+    if (del !== undefined) for (const key of del) entry.values.delete(key);
+    entry.expiresAt = expiresAt;
+    this.#bump(id, entry);
+    return true;
+  }
+
+  #touch(id: string, expiresAt: number, now: number): boolean {
+    const entry = this.#live(id, now);
+    if (entry === undefined) return false;
+    entry.expiresAt = expiresAt;
+    this.#bump(id, entry);
+    return true;
+  }
+
   /** Map iteration order is insertion order; re-inserting keeps it least-recently-used first. */
   #bump(id: string, entry: Entry): void {
+    // A request reads and then writes the same session: the second bump would change nothing.
+    if (this.#newest === id) return;
     this.#entries.delete(id);
     this.#entries.set(id, entry);
+    this.#newest = id;
   }
 
   #evict(): void {

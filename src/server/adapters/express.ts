@@ -4,7 +4,7 @@
  * failure while saving goes to the middleware's `onError` and the response becomes a 503.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { SessionEngine } from "../engine.js";
+import type { RequestSession, SessionEngine } from "../engine.js";
 import { attachSession } from "../registry.js";
 import { hookResponse, nodeRequestIsSecure, respondStoreError } from "./node-response.js";
 
@@ -12,19 +12,31 @@ import { hookResponse, nodeRequestIsSecure, respondStoreError } from "./node-res
 export type ConnectMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
 export function expressAdapter(engine: SessionEngine): ConnectMiddleware {
+  const onCommitError = (error: unknown, _req: IncomingMessage, res: ServerResponse) => {
+    engine.options.onError(error as Error);
+    respondStoreError(res, error);
+  };
   return function sessionkitSession(req, res, next) {
-    engine
-      .load({ cookieHeader: req.headers.cookie, secure: nodeRequestIsSecure(req, engine.options.trustProxy) })
-      .then(
+    let loaded: RequestSession | Promise<RequestSession>;
+    try {
+      loaded = engine.load({ cookieHeader: req.headers.cookie, secure: nodeRequestIsSecure(req, engine.options.trustProxy) });
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (loaded instanceof Promise) {
+      loaded.then(
         (rs) => {
           attachSession(req, rs);
-          hookResponse(engine, rs, res, (error) => {
-            engine.options.onError(error as Error);
-            respondStoreError(res, error);
-          });
+          hookResponse(engine, rs, res, onCommitError, req);
           next();
         },
         (error: unknown) => next(error),
       );
+      return;
+    }
+    attachSession(req, loaded);
+    hookResponse(engine, loaded, res, onCommitError, req);
+    next();
   };
 }

@@ -88,38 +88,39 @@ export function hookResponse(
   engine: SessionEngine,
   rs: RequestSession,
   res: ServerResponse,
-  onCommitError: (error: unknown) => void,
+  onCommitError: (error: unknown, req: IncomingMessage, res: ServerResponse) => void,
+  req: IncomingMessage,
 ): void {
-  const writeHead = res.writeHead;
-  const end = res.end;
+  const writeHead = res.writeHead as (...a: unknown[]) => ServerResponse;
+  const end = res.end as (...a: unknown[]) => ServerResponse;
   let finishing = false;
   res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
     if (!this.headersSent && !finishing) {
-      args = absorbHeaderObject(this, args);
+      if (args.length > 1) args = absorbHeaderObject(this, args);
       applyHeaders(this, engine.responseHeaders(rs), args);
     }
-    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    return writeHead.apply(this, args);
   } as ServerResponse["writeHead"];
   res.end = function (this: ServerResponse, ...args: unknown[]) {
-    if (finishing || rs.committed) return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    if (finishing || rs.committed) return end.apply(this, args);
     let pending: Promise<void> | undefined;
     try {
       pending = engine.commit(rs);
     } catch (error) {
       finishing = true;
-      onCommitError(error);
+      onCommitError(error, req, res);
       return this;
     }
-    // Nothing to write (the common read-only request): finish in this tick.
-    if (pending === undefined) return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    // Nothing to write, or written synchronously (MemoryStore): finish in this tick.
+    if (pending === undefined) return end.apply(this, args);
     finishing = true;
     pending.then(
       () => {
         finishing = false;
-        (end as (...a: unknown[]) => ServerResponse).apply(res, args);
+        end.apply(res, args);
       },
       (error: unknown) => {
-        onCommitError(error);
+        onCommitError(error, req, res);
       },
     );
     return this;
