@@ -37,7 +37,8 @@ const SECRET_FIELD = /pass(word)?|token|jwt|secret|api[-_]?key|apikey|session|cr
 export function redactHeaderValue(name: string, value: string): string {
   const n = name.toLowerCase();
   if (n === "authorization" || n === "proxy-authorization") {
-    const scheme = /^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)/.exec(value)?.[1];
+    // Only a scheme followed by credentials is a scheme; a lone word may be a bare token.
+    const scheme = /^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s+\S/.exec(value)?.[1];
     return scheme ? `${scheme} [REDACTED]` : "[REDACTED]";
   }
   if (n === "cookie") {

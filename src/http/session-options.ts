@@ -35,7 +35,7 @@ export interface SessionOptions {
   localAddress?: string | null;
   /** Send every request to this "host:port" or Unix socket path instead (Host header kept). */
   remoteConnectable?: string | null;
-  /** Returns the proxy URL for a request URL, or null for direct. @default env HTTP(S)_PROXY/NO_PROXY */
+  /** Returns the proxy URL for a request URL, or null for direct. @default HTTP_PROXY/HTTPS_PROXY/ALL_PROXY/NO_PROXY as they are when the session is made (proxyResolverFromEnv) */
   proxyResolver?: ProxyResolver | null;
   /** Trusted CA certificates (PEM). undefined: Node's default CAs; null: every certificate fails. */
   tlsDatabase?: TlsDatabase;

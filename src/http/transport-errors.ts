@@ -29,13 +29,17 @@ export function mapTransportError(err: unknown): Error {
     case "UND_ERR_INFO":
     case "HPE_INVALID_CONSTANT":
       return new ProtocolError("PROTOCOL_ERROR", `Invalid HTTP from the peer: ${err.message}`, { cause: err });
+    case "UND_ERR_HEADERS_OVERFLOW":
+      return new ProtocolError("PROTOCOL_ERROR", "The peer sent response headers larger than the limit", { cause: err });
     case "UND_ERR_CLOSED":
     case "UND_ERR_DESTROYED":
       return new NetworkError("CONNECTION_RESET", "The connection was closed", { cause: err });
   }
   if (err.name === "AbortError") return new AbortError(undefined, { cause: err });
-  if (code.startsWith("HPE_")) {
-    return new ProtocolError("PROTOCOL_ERROR", `Invalid HTTP from the peer (${code})`, { cause: err });
+  // undici's HTTPParserError usually has no code at all (client-h1.js looks the llhttp error
+  // number up in a name→number table, so `code` ends up undefined): match the name too.
+  if (code.startsWith("HPE_") || err.name === "HTTPParserError") {
+    return new ProtocolError("PROTOCOL_ERROR", `Invalid HTTP from the peer${code ? ` (${code})` : ""}: ${err.message}`, { cause: err });
   }
   return mapConnectError(err);
 }

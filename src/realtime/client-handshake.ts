@@ -94,7 +94,9 @@ function awaitAnswer(
       else done(() => reject(new HandshakeFailure("The server's answer was not understood", CloseReason.HANDSHAKE_ERROR)));
     };
     const onClose = (code: number) => {
-      const reason = closeReasonFromCode(code);
+      // 1009: the hello itself was over the server's maxMessageSize (ws closes before we
+      // could): a refusal, not a network failure, so no retry.
+      const reason = closeReasonFromCode(code) ?? (code === 1009 ? CloseReason.MESSAGE_TOO_LARGE : undefined);
       done(() => reject(new HandshakeFailure(reason ? reason.message : `The socket closed (${code}) during the handshake`, reason)));
     };
     const onAbort = () => {

@@ -189,26 +189,45 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     // Every socket error is followed by 'close', where the session logic lives.
     ws.on("error", () => {});
     this.#pendingSockets.add(ws);
-    const timer = setTimeout(() => rejectSocket(ws, CloseReason.CONNECTION_TIMEOUT), this.options.handshakeTimeout).unref();
+    // The whole handshake must finish in time: the first frame *and* its checking (an
+    // authenticator or a cluster lookup that never answers must not hold the socket).
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      rejectSocket(ws, CloseReason.CONNECTION_TIMEOUT);
+    }, this.options.handshakeTimeout).unref();
     ws.once("close", () => {
       clearTimeout(timer);
       this.#pendingSockets.delete(ws);
     });
     ws.once("message", (data, isBinary) => {
-      clearTimeout(timer);
-      // Frames that arrive while the handshake is being checked are held until it is done.
+      // Frames that arrive while the handshake is being checked are held until it is
+      // done. A real client sends nothing before its answer, so the hold is small: more
+      // than one maximum-size message's worth ends the attempt.
       const early: Array<[Buffer, boolean]> = [];
-      const hold = (d: Buffer, b: boolean) => early.push([d, b]);
+      let earlyBytes = 0;
+      const hold = (d: Buffer, b: boolean) => {
+        earlyBytes += d.length;
+        if (earlyBytes > this.options.maxMessageSize) {
+          ws.off("message", hold);
+          early.length = 0;
+          rejectSocket(ws, CloseReason.MESSAGE_QUEUE_LIMIT_REACHED);
+          return;
+        }
+        early.push([d, b]);
+      };
       ws.on("message", hold);
       this.#handshake(ws, clientIP, data as Buffer, isBinary)
         .then((session) => {
+          clearTimeout(timer);
           ws.off("message", hold);
           this.#pendingSockets.delete(ws);
           if (session) for (const [d, b] of early) this.#onFrame(session, ws, d, b);
         })
         .catch((err: unknown) => {
+          clearTimeout(timer);
           this.emit("handler-error", err instanceof Error ? err : new Error(String(err)), undefined);
-          rejectSocket(ws, CloseReason.INTERNAL_ERROR);
+          if (!timedOut) rejectSocket(ws, CloseReason.INTERNAL_ERROR);
         });
     });
   }
