@@ -12,8 +12,6 @@
  *
  * - bursts are interleaved case by case (E V P, V P E, P E V, …: the order rotates every
  *   burst), so no case always follows the same one or always runs first in a round;
- * - a full GC runs before every burst (outside the timed part), so no case pays for the
- *   garbage of the one before it;
  * - every burst is checked on the server: exactly 1,000 authorized requests, none refused
  *   (so no request went out with the old token and was retried), and exactly one refresh
  *   call for the expired case (zero for the valid one). A burst that breaks a rule aborts
@@ -33,8 +31,6 @@
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { Message } from "../src/http/message.js";
 import { Session } from "../src/http/session.js";
 import { AtprotoSession } from "../src/login/index.js";
@@ -59,9 +55,6 @@ const median = (xs: number[]) => {
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
-
-// A full GC before each burst (run-all.ts passes --expose-gc; otherwise switch it on here).
-const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (v8.setFlagsFromString("--expose-gc"), vm.runInNewContext("gc") as () => void);
 
 // The PDS runs in its own process, as a real one would.
 const child = fork(fileURLToPath(new URL("./login-pds-process.ts", import.meta.url)), [], { execArgv: ["--import", "tsx"] });
@@ -99,7 +92,6 @@ interface Burst {
 /** One burst of BURST concurrent requests, checked on the server; `refreshes` expected. */
 async function burst(one: () => Promise<unknown>, refreshes: number, name: string): Promise<Burst> {
   const before = await stats();
-  gc();
   const cpu = process.cpuUsage();
   const start = performance.now();
   await Promise.all(Array.from({ length: BURST }, one));

@@ -7,8 +7,15 @@
 import { Readable } from "node:stream";
 import { InvalidArgumentError, RedirectError } from "../errors.js";
 import { Message, MessageFlags } from "./message.js";
-import type { Session } from "./session.js";
+import type { SendOptions } from "./session.js";
 import type { RequestBodyInit } from "./message.js";
+
+/**
+ * What fetch needs from a session: run one message through its whole pipeline and give
+ * back the final body stream. `Session` passes its own; a credential session passes its
+ * send path (token, refresh and retry) so its fetch gets the same treatment.
+ */
+export type MessageSender = (msg: Message, options: SendOptions) => Promise<{ body: Readable }>;
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
@@ -31,7 +38,7 @@ async function toBody(body: BodyInit): Promise<{ body: RequestBodyInit; type: st
   return { body: new Uint8Array(await r.arrayBuffer()), type: r.headers.get("content-type") };
 }
 
-export async function sessionFetch(session: Session, input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+export async function sessionFetch(send: MessageSender, input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
   let url: string;
   let method = init.method;
   let headers = init.headers;
@@ -60,7 +67,7 @@ export async function sessionFetch(session: Session, input: RequestInfo | URL, i
   }
   if (redirect === "manual" || redirect === "error") msg.addFlags(MessageFlags.NO_REDIRECT);
 
-  const { body: stream } = await session._sendMessage(msg, { signal: signal ?? undefined });
+  const { body: stream } = await send(msg, { signal: signal ?? undefined });
   if (redirect === "error" && msg.status >= 300 && msg.status < 400 && msg.responseHeaders.has("Location")) {
     stream.destroy();
     throw new RedirectError("REDIRECT_NOT_ALLOWED", `Got a ${msg.status} redirect and redirect mode is "error"`);

@@ -5,9 +5,12 @@
  */
 import { InvalidArgumentError } from "../errors.js";
 
-// RFC 9110 token for names; values may not contain CR, LF or NUL (header injection).
+// RFC 9110 token for names; values may not contain control characters other than HTAB
+// (CR/LF would be header injection; undici refuses the others at send time anyway, with an
+// error that used to surface as a misleading CONNECTION_FAILED).
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]/;
+// eslint-disable-next-line no-control-regex
+const BAD_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
 
 export type HeadersInit =
   | MessageHeaders
@@ -50,7 +53,7 @@ export class MessageHeaders implements Iterable<[string, string]> {
 
   static #check(name: string, value: string): void {
     if (!TOKEN.test(name)) throw new InvalidArgumentError(`Invalid header name: ${JSON.stringify(name.slice(0, 64))}`);
-    if (BAD_VALUE.test(value)) throw new InvalidArgumentError(`Invalid value for header ${name}: contains CR, LF or NUL`);
+    if (BAD_VALUE.test(value)) throw new InvalidArgumentError(`Invalid value for header ${name}: contains a control character (CR, LF, NUL, …)`);
   }
 
   /** Adds a value, keeping any existing values of the same name. */

@@ -300,7 +300,8 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** A WHATWG fetch whose requests go through this session (pool, features, redirects). */
-  readonly fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => sessionFetch(this, input, init);
+  readonly fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => sessionFetch(this.#sendForFetch, input, init);
+  readonly #sendForFetch = (msg: Message, options: SendOptions) => this.#send(msg, options);
 
   /** Upgrades `msg` to a WebSocket through the session's pipeline (libsoup's websocket_connect). */
   websocketConnect(msg: Message, options: WebsocketConnectOptions = {}): Promise<WebsocketConnection> {
@@ -349,11 +350,6 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   // ── the message lifecycle ─────────────────────────────────────────────────────────────
-
-  /** @internal used by fetch and websocket: runs the queue lifecycle, returns the final body. */
-  async _sendMessage(msg: Message, options: SendOptions = {}): Promise<{ body: Readable }> {
-    return this.#send(msg, options);
-  }
 
   async #send(msg: Message, options: SendOptions): Promise<{ body: Readable }> {
     if (!(msg instanceof Message)) throw new InvalidArgumentError("send() needs a Message");

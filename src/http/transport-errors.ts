@@ -2,13 +2,22 @@
  * Maps undici / socket errors to sessionkit's typed errors. The original error stays
  * reachable as `cause` for debugging; the message never includes request headers.
  */
-import { AbortError, NetworkError, ProtocolError, SessionKitError, TimeoutError } from "../errors.js";
+import { AbortError, InvalidArgumentError, NetworkError, ProtocolError, SessionKitError, TimeoutError } from "../errors.js";
 import { mapConnectError } from "./connector.js";
 
-export function mapTransportError(err: unknown): Error {
+/**
+ * `stage` says where the error happened: "request" (connecting, sending, waiting for the
+ * headers) or "body" (reading a response body whose headers already arrived). A connection
+ * that closes during the body means the body is incomplete (BODY_INCOMPLETE); before the
+ * headers it is a reset connection (CONNECTION_RESET, which the session may retry).
+ */
+export function mapTransportError(err: unknown, stage: "request" | "body" = "request"): Error {
   if (err instanceof SessionKitError) return err;
   if (!(err instanceof Error)) return new NetworkError("CONNECTION_FAILED", String(err));
   const code = (err as NodeJS.ErrnoException).code ?? "";
+  if (stage === "body" && (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_CLOSED")) {
+    return new ProtocolError("BODY_INCOMPLETE", "The connection closed before the response body was complete", { cause: err });
+  }
   switch (code) {
     case "UND_ERR_HEADERS_TIMEOUT":
       return new TimeoutError("Timed out waiting for the response headers", { cause: err });
@@ -31,6 +40,10 @@ export function mapTransportError(err: unknown): Error {
       return new ProtocolError("PROTOCOL_ERROR", `Invalid HTTP from the peer: ${err.message}`, { cause: err });
     case "UND_ERR_HEADERS_OVERFLOW":
       return new ProtocolError("PROTOCOL_ERROR", "The peer sent response headers larger than the limit", { cause: err });
+    case "UND_ERR_INVALID_ARG":
+    case "UND_ERR_NOT_SUPPORTED":
+      // undici refused the request itself (e.g. an invalid header): the caller's input.
+      return new InvalidArgumentError(`The request was refused before sending: ${err.message}`, { cause: err });
     case "UND_ERR_CLOSED":
     case "UND_ERR_DESTROYED":
       return new NetworkError("CONNECTION_RESET", "The connection was closed", { cause: err });

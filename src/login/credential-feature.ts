@@ -29,10 +29,11 @@ export interface MessageTag {
 export interface CredentialController {
   inScope(url: URL): boolean;
   /**
-   * Waits for any refresh/login, renews if due, applies credentials; returns the generation
-   * used (synchronously when nothing had to wait).
+   * Waits for any refresh/login, renews if due, applies credentials, and records in `tag`
+   * the generation used and `origin`. Synchronous when nothing had to wait; otherwise the
+   * promise is handed to the session as it is (no extra hop per waiting request).
    */
-  prepare(msg: Message, tag: MessageTag): number | Promise<number>;
+  prepare(msg: Message, tag: MessageTag, origin: string): void | Promise<void>;
   expiredByHeaders(status: number, headers: MessageHeaders): boolean;
 }
 
@@ -75,18 +76,7 @@ export class CredentialFeature implements SessionFeature {
       if (known !== undefined) known.sentGen = -1;
       return;
     }
-    const tag = known ?? this.tag(msg);
-    const origin = msg.url.origin;
-    const gen = this.#controller.prepare(msg, tag);
-    if (typeof gen === "number") {
-      tag.sentGen = gen;
-      tag.origin = origin;
-      return;
-    }
-    return gen.then((g) => {
-      tag.sentGen = g;
-      tag.origin = origin;
-    });
+    return this.#controller.prepare(msg, known ?? this.tag(msg), msg.url.origin);
   }
 
   gotHeaders(msg: Message): void | "restart" {

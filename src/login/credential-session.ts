@@ -112,7 +112,7 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
     this.http = options.session ?? new Session(options.sessionOptions);
     this.#feature = new CredentialFeature({
       inScope: (url) => this.#profile.inScope(url, this.#state ?? this.#scopeState),
-      prepare: (msg, tag) => this.#prepare(msg, tag),
+      prepare: (msg, tag, origin) => this.#prepare(msg, tag, origin),
       expiredByHeaders: (status, headers) => this.#profile.expiredByHeaders?.(status, headers) ?? false,
     });
     // A Session keeps one feature per class, so one credential session per HTTP session.
@@ -305,17 +305,28 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
   /**
    * Called by the feature before every attempt of a message in scope. The common case (a
    * session, nothing running, nothing due) is synchronous, so the session does not await.
+   * While a refresh (or login) runs, the message waits on it with a single reaction and then
+   * decides again: after a refresh that is the synchronous case, so the 999 requests of a
+   * burst that wait for one refresh cost one promise hop each, not a chain of async frames.
    */
-  #prepare(msg: Message, tag: MessageTag): number | Promise<number> {
+  #prepare(msg: Message, tag: MessageTag, origin: string): void | Promise<void> {
     const state = this.#state;
-    if (state !== null && tag.renewFor === null && this.#loginFlight.current === null && this.#renewFlight.current === null && Date.now() < this.#accessRefreshAt) {
-      this.#profile.applyCredentials(msg, state);
-      return this.#gen;
+    if (state !== null && tag.renewFor === null) {
+      const running = this.#loginFlight.current ?? this.#renewFlight.current;
+      if (running === null) {
+        if (Date.now() < this.#accessRefreshAt) {
+          this.#apply(msg, tag, origin, state);
+          return;
+        }
+      } else {
+        // A rejection (refresh refused, rate-limited…) fails this attempt with that error.
+        return running.then(() => this.#prepare(msg, tag, origin));
+      }
     }
-    return this.#prepareSlow(msg, tag);
+    return this.#prepareSlow(msg, tag, origin);
   }
 
-  async #prepareSlow(msg: Message, tag: MessageTag): Promise<number> {
+  async #prepareSlow(msg: Message, tag: MessageTag, origin: string): Promise<void> {
     await this.#settle();
     if (this.#state === null) {
       const credentials = this.#profile.autoCredentials?.() ?? null;
@@ -333,8 +344,14 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
     }
     const state = this.#state;
     if (state === null) throw new SessionExpiredError();
+    this.#apply(msg, tag, origin, state);
+  }
+
+  /** Puts the credentials of `state` on the message and remembers which generation went out. */
+  #apply(msg: Message, tag: MessageTag, origin: string, state: S): void {
     this.#profile.applyCredentials(msg, state);
-    return this.#gen;
+    tag.sentGen = this.#gen;
+    tag.origin = origin;
   }
 
   #exchange(msg: Message, kind: ExchangeKind): Promise<Exchange> {
@@ -361,10 +378,8 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
   readonly fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> =>
     sessionFetch(this.#fetchTarget, input, init);
 
-  // sessionFetch needs only `_sendMessage` of a Session; this gives it ours.
-  readonly #fetchTarget = {
-    _sendMessage: async (msg: Message, options?: SendOptions) => ({ body: await this.#sendRaw(msg, options ?? {}) }),
-  } as unknown as Session;
+  // sessionFetch runs a message through a send path; this one adds credentials and refresh.
+  readonly #fetchTarget = async (msg: Message, options: SendOptions) => ({ body: await this.#sendRaw(msg, options) });
 
   async #sendRaw(msg: Message, options: SendOptions): Promise<Readable> {
     this.#assertOpen();
@@ -372,7 +387,12 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
     // in a burst of requests the refresh call is the first to reach the connection pool
     // (the requests wait for it in beforeSend either way). Its outcome reaches this request
     // through prepare(), which joins the same flight.
-    if (this.#state !== null && Date.now() >= this.#accessRefreshAt && this.#profile.inScope(msg.url, this.#state)) {
+    // Only the first request of a burst starts it; the others find it running (and do not
+    // each hang a no-op handler on it).
+    if (
+      this.#state !== null && this.#renewFlight.current === null && this.#loginFlight.current === null &&
+      Date.now() >= this.#accessRefreshAt && this.#profile.inScope(msg.url, this.#state)
+    ) {
       this.#renew(this.#gen).catch(() => undefined);
     }
     return sendWithExpiryRetry(this.#sendPath, msg, options);

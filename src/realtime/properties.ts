@@ -3,7 +3,8 @@
  * '$' are fixed properties that only the server sets ($SessionId, $Principal, $ClientIP,
  * $StartTime, $Transport); a client that sends one is rejected, not silently corrected,
  * so a forgery attempt is visible. User keys follow Diffusion's rules: non-empty, no
- * whitespace, no quotes, no parentheses, and not starting with '$'.
+ * whitespace, no quotes, no parentheses, and not starting with '$' (and, here, no
+ * control characters either).
  */
 import { InvalidArgumentError } from "../errors.js";
 import { compileFilter, type FilterPredicate } from "./filter.js";
@@ -12,7 +13,8 @@ export type SessionProperties = Record<string, string>;
 
 export const FIXED_PROPERTIES = ["$SessionId", "$Principal", "$ClientIP", "$StartTime", "$Transport"] as const;
 
-const USER_KEY = /^[^$\s"'()][^\s"'()]*$/;
+// Linear: two character classes, anchored, no nesting. Control characters are out too.
+const USER_KEY = /^[^$\s"'()\u0000-\u001f\u007f][^\s"'()\u0000-\u001f\u007f]*$/;
 const MAX_KEY_LENGTH = 256;
 const MAX_VALUE_LENGTH = 4096;
 const MAX_PROPERTIES = 100;

@@ -182,3 +182,101 @@ test("a client that hangs up in the middle of the handshake leaves nothing behin
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(server.sessions.size, 0);
 });
+
+test("an authenticator that never answers is cut off by handshakeTimeout with CONNECTION_TIMEOUT", async () => {
+  let release: (ok: boolean) => void = () => {};
+  const gate = new Promise<boolean>((r) => (release = r));
+  const { server, url } = await startServer({ handshakeTimeout: 150, authenticator: () => gate });
+  await using _server = server;
+  const ws = await rawSocket(url);
+  const started = Date.now();
+  const done = closed(ws);
+  ws.send(hello);
+  assert.deepEqual(await done, [closeCodeOf(CloseReason.CONNECTION_TIMEOUT), "CONNECTION_TIMEOUT"]);
+  assert.ok(Date.now() - started < 1500, "closed in about handshakeTimeout");
+  release(true); // the late verdict creates nothing
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(server.sessions.size, 0);
+});
+
+test("an oversized first frame is refused (1009); a client whose hello is too large fails at once with MESSAGE_TOO_LARGE", async () => {
+  const { server, url } = await startServer({ maxMessageSize: 1024 });
+  await using _server = server;
+  let stateChanges = 0;
+  const ws = await rawSocket(url);
+  const done = closed(ws);
+  ws.send("x".repeat(4096));
+  assert.equal((await done)[0], 1009);
+  assert.equal(server.sessions.size, 0);
+  // Without the mapping the client would take 1009 for a network failure and try every
+  // URL (and, recovering, retry until its timeout).
+  const session = new RealtimeSession([url, url], { properties: { big: "y".repeat(2000) } });
+  session.on("state", () => stateChanges++);
+  await assert.rejects(session.connect(), { code: "MESSAGE_TOO_LARGE" });
+  assert.equal(session.state, "CLOSED_FAILED");
+  assert.equal(session.closeReason, CloseReason.MESSAGE_TOO_LARGE);
+  assert.equal(stateChanges, 1); // CONNECTING → CLOSED_FAILED, nothing in between
+  assert.equal(server.sessions.size, 0);
+});
+
+test("frames flooding in during the handshake end it with MESSAGE_QUEUE_LIMIT_REACHED", async () => {
+  let release: (ok: boolean) => void = () => {};
+  const gate = new Promise<boolean>((r) => (release = r));
+  const { server, url } = await startServer({ maxMessageSize: 1024, authenticator: () => gate });
+  await using _server = server;
+  const ws = await rawSocket(url);
+  const done = closed(ws);
+  ws.send(hello);
+  for (let i = 0; i < 4; i++) ws.send(JSON.stringify({ s: i + 1, t: "m", p: "x", d: "z".repeat(400) }));
+  assert.deepEqual(await done, [closeCodeOf(CloseReason.MESSAGE_QUEUE_LIMIT_REACHED), "MESSAGE_QUEUE_LIMIT_REACHED"]);
+  release(true);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(server.sessions.size, 0);
+});
+
+test("a few frames sent right behind the hello are held and handled after the welcome", async () => {
+  let release: (ok: boolean) => void = () => {};
+  const gate = new Promise<boolean>((r) => (release = r));
+  const { server, url } = await startServer({ authenticator: () => gate });
+  await using _server = server;
+  const got: unknown[] = [];
+  server.addHandler("x", (v) => { got.push(v); });
+  const ws = await rawSocket(url);
+  ws.send(hello);
+  ws.send('{"s":1,"t":"m","p":"x","d":1}');
+  ws.send('{"s":2,"t":"m","p":"x","d":2}');
+  await new Promise((r) => setTimeout(r, 20));
+  release(true);
+  await waitFor(() => got.length === 2, "both early frames");
+  assert.deepEqual(got, [1, 2]);
+  ws.terminate();
+});
+
+test("an authenticator cannot set fixed properties (the session is refused, the error reported)", async () => {
+  const { server, url } = await startServer({ authenticator: () => ({ properties: { $Principal: "root" } }) });
+  await using _server = server;
+  const errors: Error[] = [];
+  server.on("handler-error", (e) => errors.push(e));
+  await assert.rejects(new RealtimeSession(url, { reconnect: false }).connect(), { code: "INTERNAL_ERROR" });
+  assert.match(errors[0]?.message ?? "", /fixed/);
+  assert.equal(server.sessions.size, 0);
+});
+
+test("fixed properties in a hello cannot be smuggled in any spelling the server would honour", async () => {
+  const { server, url } = await startServer();
+  await using _server = server;
+  for (const properties of [{ $SessionId: "x" }, { $Transport: "HTTP" }, { $StartTime: "0" }, { $ClientIP: "1.2.3.4" }, { $anything: "x" }, { "": "x" }, { "a\u0000b": "x" }, { "tab\tkey": "x" }, { "nb\u00a0sp": "x" }, { ok: 1 }, ["a"]]) {
+    const ws = await rawSocket(url);
+    const done = closed(ws);
+    ws.send(JSON.stringify({ t: "hello", v: 1, principal: "p", credentials: "AAA=", properties }));
+    assert.deepEqual(await done, [closeCodeOf(CloseReason.HANDSHAKE_REJECTED), "HANDSHAKE_REJECTED"], JSON.stringify(properties));
+  }
+  // What the server sets wins over anything else; the client sees exactly those.
+  await using ok = await new RealtimeSession(url, { principal: "eve", properties: { Dept: "x" } }).connect();
+  const s = server.getSession(ok.sessionId!)!;
+  assert.deepEqual(Object.keys(s.properties).sort(), ["$ClientIP", "$Principal", "$SessionId", "$StartTime", "$Transport", "Dept"]);
+  assert.equal(s.properties.$SessionId, ok.sessionId);
+  assert.equal(s.properties.$Principal, "eve");
+  assert.ok(Object.isFrozen(s.properties) && Object.isFrozen(ok.properties));
+  assert.deepEqual(ok.properties, s.properties);
+});
