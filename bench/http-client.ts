@@ -7,6 +7,7 @@
  */
 import http from "node:http";
 import { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { Agent, request } from "undici";
 import got from "got";
 import axios from "axios";
@@ -46,21 +47,37 @@ async function scenario(concurrency: number): Promise<void> {
   nodeAgent.destroy();
 }
 
-async function spliceMemory(mib: number): Promise<void> {
-  const session = new Session();
+/** Peak RSS growth while `run` streams a big body into a sink that drops it. */
+async function rssGrowth(run: (sink: Writable) => Promise<number>): Promise<{ bytes: number; secs: number; growthMiB: number }> {
   global.gc?.();
   const before = process.memoryUsage().rss;
   let peak = before;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const t0 = performance.now();
-  const bytes = await session.sendAndSplice(new Message("GET", `http://127.0.0.1:${port}/big?mib=${mib}`), sink);
+  const bytes = await run(sink);
   const secs = (performance.now() - t0) / 1000;
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage().rss);
-  console.log(`\n## sendAndSplice of ${mib} MiB`);
-  console.log(`bytes: ${bytes}, ${(bytes / 1048576 / secs).toFixed(0)} MiB/s, peak RSS growth: ${((peak - before) / 1048576).toFixed(1)} MiB (target < 100 MiB)`);
+  return { bytes, secs, growthMiB: (peak - before) / 1048576 };
+}
+
+async function spliceMemory(mib: number): Promise<void> {
+  const big = `http://127.0.0.1:${port}/big?mib=${mib}`;
+  const session = new Session();
+  const ours = await rssGrowth((sink) => session.sendAndSplice(new Message("GET", big), sink));
   await session.close();
+  // The same stream through undici alone, as the floor for what the transport costs.
+  const peer = await rssGrowth(async (sink) => {
+    const res = await request(big);
+    let n = 0;
+    res.body.on("data", (c: Buffer) => (n += c.length));
+    await pipeline(res.body, sink);
+    return n;
+  });
+  console.log(`\n## sendAndSplice of ${mib} MiB`);
+  console.log(`sessionkit: ${ours.bytes} bytes, ${(ours.bytes / 1048576 / ours.secs).toFixed(0)} MiB/s, peak RSS growth ${ours.growthMiB.toFixed(1)} MiB (target < 100 MiB)`);
+  console.log(`undici request + pipeline: ${(peer.bytes / 1048576 / peer.secs).toFixed(0)} MiB/s, peak RSS growth ${peer.growthMiB.toFixed(1)} MiB`);
 }
 
 try {

@@ -18,3 +18,5 @@ process.on("message", (m: { id: number; cmd: string; expiredAccess?: boolean }) 
     void pds.close().then(() => process.exit(0));
   }
 });
+// If the bench dies (an exception, Ctrl-C), do not linger as an orphan.
+process.on("disconnect", () => process.exit(0));

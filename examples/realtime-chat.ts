@@ -4,7 +4,7 @@
  *
  *   npx tsx examples/realtime-chat.ts
  */
-import { RealtimeServer, RealtimeSession } from "../src/realtime/index.js";
+import { quoteFilterValue, RealtimeServer, RealtimeSession } from "../src/realtime/index.js";
 
 const users: Record<string, string> = { alice: "wonderland", bob: "builder" };
 
@@ -17,7 +17,9 @@ const url = await server.listen(0);
 server.on("session-opened", (s) => console.log(`server: ${s.properties.$Principal} joined as ${s.id}`));
 server.on("session-closed", (s, reason) => console.log(`server: ${s.principal} left (${reason.name})`));
 server.addHandler("chat/say", async (text, from) => {
-  const reached = await server.sendToFilter({ room: from.properties.room! }, "chat/line", `${from.principal}: ${String(text)}`);
+  // A Diffusion session filter string; quoteFilterValue escapes whatever the room is called.
+  const everyoneInTheRoom = `room is ${quoteFilterValue(from.properties.room!)} and not $Principal is 'banned'`;
+  const reached = await server.sendToFilter(everyoneInTheRoom, "chat/line", `${from.principal}: ${String(text)}`);
   return { delivered: reached };
 });
 

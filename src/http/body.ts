@@ -30,7 +30,7 @@ export class ResponseBody implements AsyncIterable<Uint8Array> {
     try {
       for await (const chunk of this.#stream) yield chunk as Uint8Array;
     } catch (err) {
-      throw mapTransportError(err);
+      throw mapTransportError(err, "body");
     }
   }
 
@@ -73,9 +73,9 @@ export function readAll(stream: Readable): Promise<Uint8Array> {
       const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
       resolve(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
     });
-    stream.once("error", (err) => reject(mapTransportError(err)));
+    stream.once("error", (err) => reject(mapTransportError(err, "body")));
     stream.once("close", () => {
-      if (!stream.readableEnded) reject(stream.errored ? mapTransportError(stream.errored) : new AbortError("The body was closed before it ended"));
+      if (!stream.readableEnded) reject(stream.errored ? mapTransportError(stream.errored, "body") : new AbortError("The body was closed before it ended"));
     });
   });
 }

@@ -12,27 +12,31 @@ function read(env: Env, name: string): string | undefined {
   return v === undefined || v.trim() === "" ? undefined : v.trim();
 }
 
-/** True when `NO_PROXY` says `url` goes direct (host suffixes, `*`, optional ports). */
+/** True when `NO_PROXY` says `url` goes direct (host suffixes, `*`, optional ports, IPv6 in brackets). */
 export function matchesNoProxy(url: URL, noProxy: string | undefined): boolean {
   if (noProxy === undefined) return false;
   const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
   const port = url.port || (url.protocol === "https:" || url.protocol === "wss:" ? "443" : "80");
-  for (let entry of noProxy.split(/[\s,]+/)) {
-    entry = entry.trim().toLowerCase();
-    if (entry === "") continue;
-    if (entry === "*") return true;
-    let entryPort: string | undefined;
-    const m = /^(.*?)(?::(\d+))?$/.exec(entry.replace(/^\[|\]$/g, ""));
-    if (m && m[2] && !entry.includes("::")) {
-      entry = m[1];
-      entryPort = m[2];
-    }
-    if (entryPort !== undefined && entryPort !== port) continue;
-    entry = entry.replace(/^\*?\./, ".");
+  for (const raw of noProxy.split(/[\s,]+/)) {
+    const parsed = parseNoProxyEntry(raw.trim().toLowerCase());
+    if (parsed === null) continue;
+    if (parsed.host === "*") return true;
+    if (parsed.port !== undefined && parsed.port !== port) continue;
+    const entry = parsed.host.replace(/^\*?\./, ".");
     if (host === entry.replace(/^\./, "") || (entry.startsWith(".") && host.endsWith(entry))) return true;
     if (!entry.startsWith(".") && host.endsWith(`.${entry}`)) return true;
   }
   return false;
+}
+
+/** `host`, `host:port`, `[v6]`, `[v6]:port`, or a bare IPv6 address (no port possible). */
+function parseNoProxyEntry(entry: string): { host: string; port?: string } | null {
+  if (entry === "") return null;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+  if (bracketed) return { host: bracketed[1], port: bracketed[2] };
+  if (entry.indexOf(":") !== entry.lastIndexOf(":")) return { host: entry }; // bare IPv6
+  const withPort = /^(.*):(\d+)$/.exec(entry);
+  return withPort ? { host: withPort[1], port: withPort[2] } : { host: entry };
 }
 
 /** Always direct (what the environment says when it names no proxy). */

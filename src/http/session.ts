@@ -292,7 +292,11 @@ export class Session extends EventEmitter<SessionEvents> {
     try {
       await pipeline(body, target as Writable, { signal: options.signal, end: options.closeTarget ?? true });
     } catch (err) {
-      throw mapTransportError(err);
+      // The body failing is a transport error of the body stage; the target's own failure
+      // (disk full, a closed socket of the caller's) is the caller's error and stays as it is.
+      if (body.errored) throw mapTransportError(body.errored, "body");
+      if (options.signal?.aborted) throw toAbort(options.signal.reason, err);
+      throw err;
     } finally {
       if (options.closeSource !== false || !body.readableEnded) body.destroy();
     }

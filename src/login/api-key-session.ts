@@ -39,7 +39,8 @@ export class ApiKeyProfile implements CredentialProfile<ApiKeyCredentials, ApiKe
   readonly apiUrl: string;
   readonly #origin: string;
   readonly #path: string;
-  readonly #apiKey: string;
+  /** The key automatic logins use: the one found at construction, then the last one that logged in. */
+  #apiKey: string;
 
   constructor(apiUrl: string, apiKey: string) {
     const url = new URL(apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/`);
@@ -62,6 +63,8 @@ export class ApiKeyProfile implements CredentialProfile<ApiKeyCredentials, ApiKe
     if (typeof body.session !== "string" || !SESSION_KEY.test(body.session)) {
       throw new LoginFailedError("Login answered success without a well-formed session key", ex.status);
     }
+    // A forced re-login (the server forgot the session) must log in as the same account.
+    this.#apiKey = credentials.apiKey;
     return { key: body.session };
   }
 
@@ -140,6 +143,8 @@ export interface ApiKeyLoginOptions {
 
 export class ApiKeySession extends CredentialSession<ApiKeyCredentials, ApiKeyState> {
   readonly #profile: ApiKeyProfile;
+  /** Every API key this session was given (server text quoted in errors must not repeat one). */
+  readonly #apiKeys: string[];
   /** Where the API key was found. */
   readonly keySource: ApiKeySource;
 
@@ -152,6 +157,7 @@ export class ApiKeySession extends CredentialSession<ApiKeyCredentials, ApiKeySt
     const profile = new ApiKeyProfile(options.apiUrl ?? ASTROMETRY_API_URL, key);
     super(profile, options);
     this.#profile = profile;
+    this.#apiKeys = [key];
     this.keySource = source;
   }
 
@@ -169,8 +175,15 @@ export class ApiKeySession extends CredentialSession<ApiKeyCredentials, ApiKeySt
     const o = options as ApiKeyLoginOptions & Partial<ApiKeyCredentials>;
     if (typeof o.sessionString === "string") return super.login({ sessionString: o.sessionString });
     if (this.loggedIn && o.force !== true) return;
-    // Another key may be given for this login; otherwise the one found at construction.
-    await super.login(typeof o.apiKey === "string" ? { apiKey: o.apiKey } : this.#profile.autoCredentials());
+    // Another key may be given for this login (it then also serves later automatic
+    // re-logins); otherwise the one found at construction.
+    if (typeof o.apiKey === "string") {
+      const apiKey = o.apiKey.trim();
+      if (apiKey === "") throw new TypeError("login({ apiKey }) needs a non-empty key");
+      if (!this.#apiKeys.includes(apiKey)) this.#apiKeys.push(apiKey);
+      return super.login({ apiKey });
+    }
+    await super.login(this.#profile.autoCredentials());
   }
 
   /**
@@ -192,7 +205,7 @@ export class ApiKeySession extends CredentialSession<ApiKeyCredentials, ApiKeySt
     }
     const b = json as { status?: unknown; errormessage?: unknown } | null;
     if (msg.status !== 200 || b?.status === "error") {
-      const why = safeServerText(b?.errormessage, 200, [this.key]);
+      const why = safeServerText(b?.errormessage, 200, [this.key, ...this.#apiKeys]);
       throw new ServiceError(`${service} failed (HTTP ${msg.status})${why ? `: ${why}` : ""}`, msg.status, typeof b?.status === "string" ? b.status.slice(0, 40) : null);
     }
     return json as T;

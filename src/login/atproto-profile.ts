@@ -64,14 +64,21 @@ export function makeAtprotoState(fields: { handle: unknown; did: unknown; access
   return { handle, did, accessJwt, refreshJwt, pdsEndpoint, pdsOrigin: new URL(pdsEndpoint).origin };
 }
 
-/** The `#atproto_pds` service of a DID document, or null. */
-export function pdsFromDidDoc(didDoc: unknown): string | null {
-  const services = (didDoc as { service?: unknown } | null)?.service;
+/**
+ * The `#atproto_pds` service of a DID document, or null. As in the atproto SDKs, the entry's
+ * id is `#atproto_pds` or `<the document's DID>#atproto_pds`, and its type
+ * `AtprotoPersonalDataServer`. With `did`, a document about another DID is ignored.
+ */
+export function pdsFromDidDoc(didDoc: unknown, did?: string): string | null {
+  if (typeof didDoc !== "object" || didDoc === null) return null;
+  const { id: docId, service: services } = didDoc as { id?: unknown; service?: unknown };
+  if (did !== undefined && docId !== undefined && docId !== did) return null;
   if (!Array.isArray(services)) return null;
+  const fullId = typeof docId === "string" ? `${docId}#atproto_pds` : null;
   for (const s of services.slice(0, 64)) {
     if (typeof s !== "object" || s === null) continue;
     const { id, type, serviceEndpoint } = s as Record<string, unknown>;
-    if (typeof id === "string" && id.endsWith("#atproto_pds") && type === "AtprotoPersonalDataServer") {
+    if ((id === "#atproto_pds" || (fullId !== null && id === fullId)) && type === "AtprotoPersonalDataServer") {
       const endpoint = normalizeEndpoint(serviceEndpoint);
       if (endpoint !== null) return endpoint;
     }
@@ -160,7 +167,7 @@ export class AtprotoProfile implements CredentialProfile<AtprotoCredentials, Atp
 
   #stateFrom(ex: Exchange, fallbackPds: string, what: string): AtprotoState {
     const b = (ex.json ?? {}) as Record<string, unknown>;
-    const pdsEndpoint = pdsFromDidDoc(b.didDoc) ?? fallbackPds;
+    const pdsEndpoint = pdsFromDidDoc(b.didDoc, typeof b.did === "string" ? b.did : undefined) ?? fallbackPds;
     const state = makeAtprotoState({ handle: b.handle, did: b.did, accessJwt: b.accessJwt, refreshJwt: b.refreshJwt, pdsEndpoint });
     if (state === null) throw new LoginFailedError(`${what} answered 200 without a well-formed session`, ex.status);
     return state;

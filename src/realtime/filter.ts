@@ -290,7 +290,10 @@ export function parseFilter(filter: string): FilterNode {
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-/** Turns a parsed filter into a predicate (closures; no eval). */
+/**
+ * Turns a parsed filter into a predicate (closures; no eval). Values are compared first
+ * and ownership checked only on a match: a miss, the common case, costs one property read.
+ */
 export function toPredicate(node: FilterNode): FilterPredicate {
   switch (node.op) {
     case "all":
@@ -301,16 +304,19 @@ export function toPredicate(node: FilterNode): FilterPredicate {
     }
     case "eq": {
       const { key, value } = node;
-      return (p) => hasOwn.call(p, key) && p[key] === value;
+      return (p) => p[key] === value && hasOwn.call(p, key);
     }
     case "ne": {
       const { key, value } = node;
-      return (p) => !(hasOwn.call(p, key) && p[key] === value);
+      return (p) => !(p[key] === value && hasOwn.call(p, key));
     }
     case "in": {
       const { key } = node;
       const values = new Set(node.values);
-      return (p) => hasOwn.call(p, key) && values.has(p[key]!);
+      return (p) => {
+        const v = p[key];
+        return typeof v === "string" && values.has(v) && hasOwn.call(p, key);
+      };
     }
     case "not": {
       const inner = toPredicate(node.expr);
@@ -318,15 +324,23 @@ export function toPredicate(node: FilterNode): FilterPredicate {
     }
     case "and": {
       const parts = node.exprs.map(toPredicate);
+      if (parts.length === 2) {
+        const [a, b] = parts as [FilterPredicate, FilterPredicate];
+        return (p) => a(p) && b(p);
+      }
       return (p) => {
-        for (const f of parts) if (!f(p)) return false;
+        for (let i = 0; i < parts.length; i++) if (!parts[i]!(p)) return false;
         return true;
       };
     }
     case "or": {
       const parts = node.exprs.map(toPredicate);
+      if (parts.length === 2) {
+        const [a, b] = parts as [FilterPredicate, FilterPredicate];
+        return (p) => a(p) || b(p);
+      }
       return (p) => {
-        for (const f of parts) if (f(p)) return true;
+        for (let i = 0; i < parts.length; i++) if (parts[i]!(p)) return true;
         return false;
       };
     }

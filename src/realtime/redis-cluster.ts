@@ -198,7 +198,9 @@ export class RedisBackplane implements ClusterBackplane {
     const matches = filterPredicate(filter);
     const found: string[] = [];
     const start = `${this.#prefix}s:`.length;
-    for await (const keys of this.#cmd.scanIterator({ MATCH: `${this.#prefix}s:*`, COUNT: 1000 })) {
+    // The prefix is literal: escape SCAN's glob characters in it.
+    const pattern = `${this.#prefix.replace(/[*?[\]\\]/g, "\\$&")}s:*`;
+    for await (const keys of this.#cmd.scanIterator({ MATCH: pattern, COUNT: 1000 })) {
       const props = await Promise.all(keys.map((k) => this.#cmd.hGet(k, "props")));
       keys.forEach((k, i) => {
         const p = props[i];

@@ -151,7 +151,7 @@ describe("session.fetch", () => {
     const empty = await s.fetch(`${srv.url}/empty`);
     assert.equal(empty.status, 204);
     assert.equal(empty.body, null);
-    await until(() => s.idleConnectionCount === 1, 1000, "the 204's connection back in the pool");
+    await until(() => s.idleConnectionCount === 1, 5000, "the 204's connection back in the pool");
     const again = await s.fetch(`${srv.url}/json`);
     await again.text();
     assert.equal(srv.accepted, before + 1, "the 204's connection was reused");

@@ -281,7 +281,7 @@ export function tlsFixture(): HttpTlsFixture {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Waits until `cond()` holds (polling), failing after `ms`. */
-export async function until(cond: () => boolean, ms = 2000, what = "condition"): Promise<void> {
+export async function until(cond: () => boolean, ms = 5000, what = "condition"): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -1,12 +1,16 @@
 /**
  * Connection limits, observed on the server side: maxConnsPerHost (default 2) and maxConns
  * (default 10) are hard limits, and when only the session-wide limit is in the way an idle
- * connection to another origin is closed instead of making the request wait.
+ * connection to another origin is closed instead of making the request wait. Also: waiter
+ * priority, NEW_CONNECTION, and the one retry of an idempotent request whose reused
+ * connection died under it.
  */
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
-import { Message } from "../../src/http/message.js";
-import { gate, newSession, sleep, startServer, text, until, type TestServer } from "./helpers.js";
+import { Message, MessageFlags, MessagePriority } from "../../src/http/message.js";
+import { gate, newSession, rejectsWithCode, sleep, startServer, text, until, type TestServer } from "./helpers.js";
 
 const get = (url: string) => new Message("GET", url);
 
@@ -29,7 +33,7 @@ describe("connection limits", () => {
     const srv = await startServer(g.handler);
     const s = newSession();
     const all = Array.from({ length: 5 }, (_, i) => s.sendAndRead(get(`${srv.url}/r${i}`)));
-    await until(() => g.held === 2, 2000, "two parked requests");
+    await until(() => g.held === 2, 5000, "two parked requests");
     await sleep(100);
     assert.equal(g.held, 2, "no third request reached the server while two were in flight");
     assert.equal(srv.open, 2);
@@ -54,7 +58,7 @@ describe("connection limits", () => {
     const s = newSession();
     const all = servers.flatMap((srv) => [0, 1, 2].map((i) => s.sendAndRead(get(`${srv.url}/${i}`))));
     const held = () => gates.reduce((n, g) => n + g.held, 0);
-    await until(() => held() === 10, 2000, "ten parked requests");
+    await until(() => held() === 10, 5000, "ten parked requests");
     await sleep(100);
     assert.equal(held(), 10, "the eleventh request waited for a connection");
     assert.equal(total(), 10);
@@ -81,7 +85,7 @@ describe("connection limits", () => {
     s.maxConnsPerHost = 3;
     // Releasing the first lets the pool drain its waiters under the new limit.
     g.release();
-    await until(() => g.held === 2, 2000, "both waiters dispatched");
+    await until(() => g.held === 2, 5000, "both waiters dispatched");
     g.release();
     await Promise.all(all);
     assert.equal(srv.maxOpen, 2);
@@ -94,11 +98,11 @@ describe("connection limits", () => {
     // Two connections to A, both idle afterwards.
     await Promise.all([s.sendAndRead(get(`${a.url}/1`)), s.sendAndRead(get(`${a.url}/2`))]);
     assert.equal(a.accepted, 2);
-    await until(() => s.idleConnectionCount === 2, 1000, "two idle connections");
+    await until(() => s.idleConnectionCount === 2, 5000, "two idle connections");
     const t0 = Date.now();
     const body = await s.sendAndRead(get(`${b.url}/x`));
     assert.equal(text(body), "b");
-    assert.ok(Date.now() - t0 < 1000, "the request did not wait for the idle timeout");
+    assert.ok(Date.now() - t0 < 10_000, "the request did not wait for the 60 s idle timeout");
     await a.closedSockets(1);
     assert.equal(a.open, 1, "exactly one idle connection to A was closed");
     assert.equal(s.connectionCount, 2);
@@ -121,5 +125,110 @@ describe("connection limits", () => {
     assert.equal(text(await second), "b");
     await a.closedSockets(1);
     assert.equal(b.maxOpen + a.open, 1);
+  });
+
+  it("waiting requests are served highest priority first, FIFO within a priority", async () => {
+    const g = gate((res, req) => res.end(req.url));
+    const srv = await startServer(g.handler);
+    const s = newSession({ maxConnsPerHost: 1 });
+    const first = s.sendAndRead(get(`${srv.url}/first`));
+    await until(() => g.held === 1);
+    const queued = [
+      ["low", MessagePriority.LOW],
+      ["normal-1", MessagePriority.NORMAL],
+      ["very-high", MessagePriority.VERY_HIGH],
+      ["normal-2", MessagePriority.NORMAL],
+      ["high", MessagePriority.HIGH],
+    ] as const;
+    const all = queued.map(([name, priority]) => s.sendAndRead(get(`${srv.url}/${name}`), { priority }));
+    await sleep(30);
+    while (srv.requests.length < 6 || g.held > 0) {
+      g.release();
+      await sleep(5);
+    }
+    await Promise.all([first, ...all]);
+    assert.deepEqual(srv.requests.map((r) => r.url), ["/first", "/very-high", "/high", "/normal-1", "/normal-2", "/low"]);
+  });
+
+  it("a keep-alive connection the server closed while idle is not reused (no error)", async () => {
+    const server = http.createServer({ keepAliveTimeout: 50 }, (_req, res) => res.end("ok"));
+    let accepted = 0;
+    server.on("connection", () => accepted++);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const s = newSession();
+      await s.sendAndRead(get(`${url}/1`));
+      await until(() => s.connectionCount === 0, 5000, "the session noticed the close");
+      const post = new Message("POST", `${url}/2`);
+      post.setRequestBody("text/plain", "x");
+      assert.equal(text(await s.sendAndRead(post)), "ok");
+      assert.equal(accepted, 2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it("NEW_CONNECTION at the per-host limit replaces an idle connection of that host", async () => {
+    const srv = await startServer((_req, res) => res.end("ok"));
+    const s = newSession({ maxConnsPerHost: 1 });
+    await s.sendAndRead(get(`${srv.url}/1`));
+    const msg = get(`${srv.url}/2`);
+    msg.addFlags(MessageFlags.NEW_CONNECTION);
+    await s.sendAndRead(msg);
+    assert.equal(srv.accepted, 2);
+    assert.deepEqual(srv.requests.map((r) => r.socketId), [0, 1]);
+    await srv.closedSockets(1);
+    assert.equal(s.connectionCount, 1);
+  });
+});
+
+describe("a reused connection that dies as the request is sent", () => {
+  /** Answers the first request on each socket; kills the socket on the second (a keep-alive race). */
+  async function racy(): Promise<TestServer> {
+    const perSocket = new WeakMap<object, number>();
+    return startServer((req, res) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      if (n === 2) req.socket.destroy();
+      else res.end(`ok ${req.method}`);
+    });
+  }
+
+  it("an idempotent method is retried once on a fresh connection", async () => {
+    const srv = await racy();
+    const s = newSession();
+    await s.sendAndRead(get(`${srv.url}/a`));
+    assert.equal(text(await s.sendAndRead(get(`${srv.url}/b`))), "ok GET");
+    assert.equal(srv.accepted, 2);
+    assert.deepEqual(srv.requests.map((r) => r.url), ["/a", "/b", "/b"]);
+  });
+
+  it("POST is not retried: the caller gets CONNECTION_RESET", async () => {
+    const srv = await racy();
+    const s = newSession();
+    await s.sendAndRead(get(`${srv.url}/a`));
+    const post = new Message("POST", `${srv.url}/p`);
+    post.setRequestBody("text/plain", "once");
+    await rejectsWithCode(s.sendAndRead(post), "CONNECTION_RESET");
+    assert.equal(srv.requests.filter((r) => r.url === "/p").length, 1);
+  });
+
+  it("POST with the IDEMPOTENT flag is retried", async () => {
+    const srv = await racy();
+    const s = newSession();
+    await s.sendAndRead(get(`${srv.url}/a`));
+    const post = new Message("POST", `${srv.url}/p`);
+    post.setRequestBody("text/plain", "twice is fine");
+    post.addFlags(MessageFlags.IDEMPOTENT);
+    assert.equal(text(await s.sendAndRead(post)), "ok POST");
+  });
+
+  it("a fresh connection that dies is not retried", async () => {
+    const srv = await startServer((req) => req.socket.destroy());
+    const s = newSession();
+    await rejectsWithCode(s.sendAndRead(get(`${srv.url}/`)), "CONNECTION_RESET");
+    assert.equal(srv.requests.length, 1);
   });
 });

@@ -194,7 +194,7 @@ describe("envProxyResolver / matchesNoProxy (unit)", () => {
     assert.equal(matchesNoProxy(u("http://127.0.0.10/"), "127.0.0.1"), false);
   });
 
-  it("NO_PROXY: bracketed IPv6 entries, with and without a port", { todo: "proxy.ts matchesNoProxy keeps the brackets in `entry`, so [::1] never matches (lead's file)" }, () => {
+  it("NO_PROXY: bracketed IPv6 entries, with and without a port", () => {
     const u = (s: string) => new URL(s);
     assert.equal(matchesNoProxy(u("http://[::1]/"), "[::1]"), true);
     assert.equal(matchesNoProxy(u("http://[::1]:8080/"), "[::1]:8080"), true);

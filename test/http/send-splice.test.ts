@@ -191,7 +191,7 @@ describe("preconnect", () => {
     const s = newSession();
     const msg = new Message("GET", `${srv.url}/`);
     await s.preconnect(msg);
-    await until(() => srv.accepted === 1, 1000, "the server saw the connection");
+    await until(() => srv.accepted === 1, 5000, "the server saw the connection");
     assert.equal(srv.requests.length, 0);
     assert.equal(s.connectionCount, 1);
     assert.equal(s.idleConnectionCount, 1);

@@ -15,14 +15,13 @@ describe("idleTimeout", () => {
   it("closes an idle keep-alive connection after idleTimeout (server sees the close)", async () => {
     const srv = await startServer((_req, res) => res.end("ok"));
     const s = newSession({ idleTimeout: 200 });
-    const t0 = Date.now();
     assert.equal(text(await s.sendAndRead(get(`${srv.url}/`))), "ok");
-    await sleep(80);
-    assert.equal(srv.open, 1, "still open well before idleTimeout");
+    const idleFrom = Date.now();
     assert.equal(s.idleConnectionCount, 1);
     await srv.closedSockets(1);
-    const elapsed = Date.now() - t0;
-    assert.ok(elapsed >= 150 && elapsed < 1500, `closed after ${elapsed} ms`);
+    const idleFor = Date.now() - idleFrom;
+    assert.ok(idleFor >= 180, `closed after ${idleFor} ms, before idleTimeout`);
+    assert.ok(idleFor < 5000, `closed only after ${idleFor} ms`);
     assert.equal(s.connectionCount, 0);
   });
 
@@ -47,24 +46,33 @@ describe("idleTimeout", () => {
 });
 
 describe("timeout", () => {
-  it("a server that never answers fails with TIMEOUT", async () => {
-    await startServer(() => undefined).then(async (srv) => {
-      const s = newSession({ timeout: 200 });
-      const t0 = Date.now();
-      const err = await rejectsWithCode(s.sendAndRead(get(`${srv.url}/stall`)), "TIMEOUT");
-      assert.equal(err.name, "TimeoutError");
-      assert.ok(Date.now() - t0 >= 150, "not before the timeout");
-    });
-  });
-
-  it("a body that stalls half-way fails with TIMEOUT", async () => {
-    const srv = await startServer((_req, res) => {
+  // undici runs its header/body timers on a ~1 s "fast timer" clock, so each of these takes
+  // about a second whatever the timeout: they run side by side to keep the file quick.
+  it("TIMEOUT when the headers never come, when the body stalls, and after changing session.timeout", async () => {
+    const silent = await startServer(() => undefined);
+    const stalling = await startServer((_req, res) => {
       res.writeHead(200, { "Content-Length": "10" });
       res.write("hello");
     });
-    const s = newSession({ timeout: 200 });
-    const body = await s.send(get(`${srv.url}/`));
-    await rejectsWithCode(body.bytes(), "TIMEOUT");
+    const headers = (async () => {
+      const s = newSession({ timeout: 200 });
+      const t0 = Date.now();
+      const err = await rejectsWithCode(s.sendAndRead(get(`${silent.url}/stall`)), "TIMEOUT");
+      assert.equal(err.name, "TimeoutError");
+      assert.ok(Date.now() - t0 >= 180, "not before the timeout");
+    })();
+    const body = (async () => {
+      const s = newSession({ timeout: 200 });
+      const b = await s.send(get(`${stalling.url}/`));
+      await rejectsWithCode(b.bytes(), "TIMEOUT");
+    })();
+    const changed = (async () => {
+      const s = newSession({ timeout: 60_000 });
+      s.timeout = 150;
+      assert.equal(s.timeout, 150);
+      await rejectsWithCode(s.sendAndRead(get(`${silent.url}/changed`)), "TIMEOUT");
+    })();
+    await Promise.all([headers, body, changed]);
   });
 
   it("timeout 0 waits as long as it takes", async () => {
@@ -73,12 +81,6 @@ describe("timeout", () => {
     assert.equal(text(await s.sendAndRead(get(`${srv.url}/`))), "late");
   });
 
-  it("timeout changed on the session applies to new connections", async () => {
-    const srv = await startServer(() => undefined);
-    const s = newSession({ timeout: 60_000 });
-    s.timeout = 150;
-    await rejectsWithCode(s.sendAndRead(get(`${srv.url}/`)), "TIMEOUT");
-  });
 });
 
 describe("abort", () => {

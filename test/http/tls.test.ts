@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { Message } from "../../src/http/message.js";
+import { Message, MessageFlags } from "../../src/http/message.js";
 
 const execFileP = promisify(execFile);
 import { defer, newSession, rejectsWithCode, startHttpsServer, text, tlsFixture } from "./helpers.js";
@@ -116,5 +116,16 @@ describe("TLS", () => {
     const s = newSession({ tlsDatabase: fx.caCert, tlsInteraction: { cert: fx.clientCert, key: fx.clientKey } });
     await assert.rejects(s.sendAndRead(new Message("GET", `${srv.url}/`)), { name: "NetworkError" });
     assert.equal(srv.requests.length, 0);
+  });
+
+  it("COLLECT_METRICS over https records the TLS step", async () => {
+    const srv = await startHttpsServer((_req, res) => res.end("m"));
+    const s = newSession({ tlsDatabase: tlsFixture().caCert });
+    const msg = new Message("GET", `${srv.url}/`);
+    msg.addFlags(MessageFlags.COLLECT_METRICS);
+    await s.sendAndRead(msg);
+    const m = msg.metrics!;
+    assert.ok(m.tlsStart > 0, "tlsStart");
+    assert.ok(m.tlsStart >= m.connectStart && m.responseStart >= m.tlsStart);
   });
 });

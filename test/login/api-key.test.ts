@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { Logger, LoggerLogLevel } from "../../src/features/logger.js";
-import { ApiKeyError, ApiKeySession, LoginFailedError, resolveApiKey, ServiceError } from "../../src/login/index.js";
+import { ApiKeyError, ApiKeySession, LoginFailedError, RateLimitedError, resolveApiKey, ServiceError } from "../../src/login/index.js";
 import { API_KEY, FakeAstrometry } from "./helpers/astrometry-server.js";
 
 describe("api key: where the key comes from", () => {
@@ -155,6 +155,37 @@ describe("api key: sessions", () => {
     } finally {
       await other.close();
     }
+  });
+
+  it("a key given to login() is also the one a later forced re-login uses", async () => {
+    const other = new ApiKeySession({ apiKey: "not-the-key", apiUrl: api.url, sessionOptions: { proxyResolver: null } });
+    try {
+      await other.login({ apiKey: `  ${API_KEY}\n`, force: true });
+      assert.equal(api.logins, 1);
+      api.invalidateSessions();
+      await other.call("jobs");
+      assert.equal(api.loginAttempts, 2);
+      assert.equal(api.logins, 2, "the re-login used the key that logged in, not the one from construction");
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("service errors that quote the API key do not repeat it", async () => {
+    await s.login();
+    api.errorMessage = `key ${API_KEY} may not do that`;
+    await assert.rejects(s.call("jobs"), (e: unknown) => e instanceof ServiceError && !e.message.includes(API_KEY) && /may not do that/.test(e.message));
+  });
+
+  it("a rate-limited login (429 with RateLimit-* headers) gives RateLimitedError with the wait, and no retry before it", async () => {
+    api.loginLimited = true;
+    await assert.rejects(s.call("jobs"), (e: unknown) => e instanceof RateLimitedError && e.code === "RATE_LIMITED" && e.retryAfterMs === 42_000);
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(s.call("jobs"), (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs > 0 && e.retryAfterMs <= 42_000);
+    }
+    await assert.rejects(s.login({ force: true }), RateLimitedError);
+    assert.equal(api.loginAttempts, 1, "the login endpoint was asked once");
+    assert.equal(api.requests, 0);
   });
 
   it("the Logger never prints the API key or the session key", async () => {

@@ -128,6 +128,12 @@ describe("login: session strings", () => {
     assert.equal(pdsFromDidDoc({ service: [{ id: "#other", type: "AtprotoPersonalDataServer", serviceEndpoint: "https://evil" }] }), null);
     assert.equal(pdsFromDidDoc({ service: [{ id: "#atproto_pds", type: "AtprotoPersonalDataServer", serviceEndpoint: "javascript:alert(1)" }] }), null);
     assert.equal(pdsFromDidDoc(null), null);
+    // The long id form names the document's own DID; another DID's entry is not ours.
+    const doc = (id: string) => ({ id: "did:plc:abc", service: [{ id, type: "AtprotoPersonalDataServer", serviceEndpoint: "https://pds.example.com" }] });
+    assert.equal(pdsFromDidDoc(doc("did:plc:abc#atproto_pds"), "did:plc:abc"), "https://pds.example.com");
+    assert.equal(pdsFromDidDoc(doc("did:plc:evil#atproto_pds"), "did:plc:abc"), null);
+    assert.equal(pdsFromDidDoc(doc("#atproto_pds"), "did:plc:other"), null, "a document about another DID is ignored");
+    assert.equal(pdsFromDidDoc({ service: [{ id: "#atproto_pds", type: "Other", serviceEndpoint: "https://x" }] }), null);
   });
   it("server text quoted in errors loses anything secret-looking", () => {
     const jwt = signJwt({ exp: 1 });

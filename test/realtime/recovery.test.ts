@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CloseReason, RealtimeSession, type SessionState } from "../../src/realtime/index.js";
+import { WebSocket, WebSocketServer } from "ws";
 import { fastReconnect, startRelay, startServer, waitFor } from "./helpers.js";
 
 test("a socket killed mid-stream loses nothing and duplicates nothing, both ways", async () => {
@@ -195,4 +196,79 @@ test("a session closed by the server while its client is away ends as CLOSED_BY_
   assert.equal(session.state, "CLOSED_BY_SERVER");
   assert.equal(session.closeReason, CloseReason.CLOSED_BY_CONTROLLER);
   await relay.close();
+});
+
+test("the client notices a silent server within two ping periods", async () => {
+  // A fake server that welcomes the client and then says nothing at all, not even pongs.
+  const ping = 200;
+  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", autoPong: false, handleProtocols: (p) => [...p][0] ?? false });
+  await new Promise((r) => wss.once("listening", r));
+  let lastWord = 0;
+  wss.on("connection", (ws) => {
+    ws.once("message", () => {
+      ws.send(JSON.stringify({
+        t: "welcome", sessionId: "0123456789abcdef-0123456789abcdef", token: "t", properties: {},
+        ack: 0, ping, keepAlive: 5000, maxMessageSize: 1 << 20,
+      }));
+      lastWord = performance.now();
+    });
+  });
+  const port = (wss.address() as { port: number }).port;
+  const session = await new RealtimeSession(`ws://127.0.0.1:${port}/`, { reconnect: false }).connect();
+  const noticed = (await new Promise<number>((r) => session.once("disconnected", () => r(performance.now())))) - lastWord;
+  assert.ok(noticed <= 2 * ping + 50, `noticed after ${noticed.toFixed(0)} ms (ping period ${ping})`);
+  assert.ok(noticed >= ping, `not before a full period of silence (${noticed.toFixed(0)} ms)`);
+  await waitFor(() => session.isClosed, "closed");
+  assert.equal(session.closeReason, CloseReason.TRANSPORT_ERROR);
+  for (const c of wss.clients) c.terminate();
+  await new Promise((r) => wss.close(r));
+});
+
+test("the server drops a silent client within two ping periods and keeps its session for a resume", async () => {
+  const ping = 200;
+  const { server, url } = await startServer({ pingPeriod: ping });
+  await using _server = server;
+  const ws = new WebSocket(url, ["sessionkit.realtime.v1"]);
+  ws.on("error", () => {});
+  await new Promise((r) => ws.once("open", r));
+  const welcome = new Promise<{ sessionId: string; token: string }>((r) => ws.once("message", (d) => r(JSON.parse(d.toString()))));
+  ws.send(JSON.stringify({ t: "hello", v: 1, principal: "quiet", credentials: "AAA=", properties: {} }));
+  const { sessionId, token } = await welcome;
+  const lastWord = performance.now();
+  const noticed = (await new Promise<number>((r) => server.once("session-disconnected", () => r(performance.now())))) - lastWord;
+  assert.ok(noticed <= 2 * ping + 50, `noticed after ${noticed.toFixed(0)} ms (ping period ${ping})`);
+  assert.ok(noticed >= ping, `not before a full period of silence (${noticed.toFixed(0)} ms)`);
+  assert.equal(server.getSession(sessionId)?.state, "DISCONNECTED");
+  // The client can still resume it.
+  const again = new WebSocket(url, ["sessionkit.realtime.v1"]);
+  again.on("error", () => {});
+  await new Promise((r) => again.once("open", r));
+  const answer = new Promise<{ t: string }>((r) => again.once("message", (d) => r(JSON.parse(d.toString()))));
+  again.send(JSON.stringify({ t: "resume", v: 1, sessionId, token, ack: 0 }));
+  assert.equal((await answer).t, "resumed");
+  assert.equal(server.getSession(sessionId)?.state, "CONNECTED");
+  again.terminate();
+});
+
+test("'recovered' while the server keeps the session; CLOSED_FAILED with LOST_MESSAGES once it lost it", async () => {
+  const a = await startServer();
+  const b = await startServer();
+  const relay = await startRelay(Number(new URL(a.url).port));
+  const session = await new RealtimeSession([a.url.replace(/:\d+/, `:${relay.port}`), b.url], {
+    reconnect: { timeout: 5000, strategy: () => 30 },
+  }).connect();
+  const events: string[] = [];
+  session.on("recovered", () => events.push("recovered"));
+  session.on("closed", (r) => events.push(`closed ${r.name}`));
+  relay.cut(); // a still has the session: it comes back through the relay
+  await waitFor(() => events.length === 1, "recovered");
+  assert.equal(session.state, "CONNECTED_ACTIVE");
+  // Now a goes away with the session (the client cannot hear it go); b never had it.
+  await relay.close();
+  await a.server.close();
+  await waitFor(() => session.isClosed, "client gives up");
+  assert.deepEqual(events, ["recovered", "closed LOST_MESSAGES"]);
+  assert.equal(session.state, "CLOSED_FAILED");
+  assert.equal(session.closeReason, CloseReason.LOST_MESSAGES);
+  await b.server.close();
 });

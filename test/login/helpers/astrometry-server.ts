@@ -21,6 +21,10 @@ export class FakeAstrometry {
   received: Array<Record<string, unknown>> = [];
   /** When true, logins succeed but the sessions are never accepted (a broken server). */
   rejectAllSessions = false;
+  /** When true, logins are answered 429 with IETF `RateLimit-*` headers (no Retry-After). */
+  loginLimited = false;
+  /** When set, other endpoints answer this error message (may quote what the client sent). */
+  errorMessage: string | null = null;
   #server: http.Server | null = null;
   url = "";
 
@@ -61,6 +65,11 @@ export class FakeAstrometry {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     if (path === "/api/login") {
       this.loginAttempts++;
+      if (this.loginLimited) {
+        res.writeHead(429, { "content-type": "application/json", "RateLimit-Limit": "10", "RateLimit-Remaining": "0", "RateLimit-Reset": "42" });
+        res.end(JSON.stringify({ status: "error", errormessage: "too many logins" }));
+        return;
+      }
       if (json.apikey !== API_KEY) return send({ status: "error", errormessage: `bad apikey ${String(json.apikey)}` });
       this.logins++;
       const session = randomBytes(16).toString("hex");
@@ -72,6 +81,7 @@ export class FakeAstrometry {
     const key = json.session;
     if (typeof key !== "string") return send({ status: "error", errormessage: 'no "session" in JSON.' });
     if (this.rejectAllSessions || !this.sessions.has(key)) return send({ status: "error", errormessage: `no session with key "${key}"` });
+    if (this.errorMessage !== null) return send({ status: "error", errormessage: this.errorMessage });
     return send({ status: "success", path, echo: json });
   }
 }
