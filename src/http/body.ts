@@ -35,7 +35,7 @@ export class ResponseBody implements AsyncIterable<Uint8Array> {
   }
 
   /** Reads the whole body. */
-  bytes(): Promise<Uint8Array> {
+  async bytes(): Promise<Uint8Array> {
     this.#take();
     return readAll(this.#stream);
   }

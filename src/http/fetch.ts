@@ -5,6 +5,7 @@
  * reject with sessionkit's typed errors (an abort still has name "AbortError").
  */
 import { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { InvalidArgumentError, RedirectError } from "../errors.js";
 import { Message, MessageFlags } from "./message.js";
 import type { SendOptions } from "./session.js";
@@ -73,7 +74,9 @@ export async function sessionFetch(send: MessageSender, input: RequestInfo | URL
     throw new RedirectError("REDIRECT_NOT_ALLOWED", `Got a ${msg.status} redirect and redirect mode is "error"`);
   }
   const nullBody = NULL_BODY_STATUS.has(msg.status) || method === "HEAD";
-  if (nullBody) stream.resume();
+  // No body to hand out: read it to its end now, so the connection is back in the pool
+  // before the caller's next request (which would otherwise open a second one).
+  if (nullBody) await finished(stream.resume()).catch(() => undefined);
   const response = new Response(nullBody ? null : (Readable.toWeb(stream) as ReadableStream<Uint8Array>), {
     status: msg.status < 200 || msg.status > 599 ? 200 : msg.status,
     statusText: msg.reasonPhrase,

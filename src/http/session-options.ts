@@ -64,6 +64,7 @@ export function checkMs(name: string, v: unknown): number {
 export function checkOptionalString(name: string, v: unknown): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v !== "string") throw new InvalidArgumentError(`${name} must be a string or null`);
-  if (/[\r\n\0]/.test(v)) throw new InvalidArgumentError(`${name} must not contain CR, LF or NUL`);
+  // Any control byte but TAB would make every request fail later (undici refuses it).
+  if (/[\0-\x08\x0a-\x1f\x7f]/.test(v)) throw new InvalidArgumentError(`${name} must not contain control characters`);
   return v;
 }

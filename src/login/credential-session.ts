@@ -320,19 +320,10 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
         }
       } else {
         // A rejection (refresh refused, rate-limited…) fails this attempt with that error.
-        return this.#wait(running).then(() => this.#prepare(msg, tag, origin));
+        return running.then(() => this.#prepare(msg, tag, origin));
       }
     }
     return this.#prepareSlow(msg, tag, origin);
-  }
-
-  #herd: { flight: Promise<void>; count: number; later: Promise<void> | null } | null = null;
-  #wait(running: Promise<void>): Promise<void> {
-    if ((globalThis as any).SK_STAGE !== true) return running;
-    let herd = this.#herd;
-    if (herd === null || herd.flight !== running) herd = this.#herd = { flight: running, count: 0, later: null };
-    if (herd.count++ < this.http.maxConnsPerHost) return running;
-    return (herd.later ??= running.then(() => new Promise<void>((r) => setImmediate(r))));
   }
 
   async #prepareSlow(msg: Message, tag: MessageTag, origin: string): Promise<void> {
