@@ -1,24 +1,23 @@
 /**
  * Session: libsoup's SoupSession in TypeScript idiom. A session sends Messages through a
- * queue, over pooled connections (undici Clients, see pool.ts), and runs each message
- * through its features at fixed points (see feature.ts). It is the only place that orders
- * features, follows redirects and restarts messages.
+ * queue, over pooled connections (transport.ts and pool.ts: undici Clients), and runs each
+ * message through its features at fixed points (see feature.ts). It is the only place that
+ * orders features, follows redirects and restarts messages.
  */
 import { EventEmitter } from "node:events";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { Dispatcher } from "undici";
-import { AbortError, InvalidArgumentError, NetworkError, RedirectError, SessionClosedError } from "../errors.js";
+import { AbortError, InvalidArgumentError, RedirectError, SessionClosedError } from "../errors.js";
 import type { AuthenticateRequest } from "./authenticate.js";
 import { ResponseBody, readAll } from "./body.js";
-import { createConnector, ProxyConnectError, socketTimings } from "./connector.js";
+import { ProxyConnectError } from "./connector.js";
 import { acceptLanguageFromLocale, resolveUserAgent } from "./defaults.js";
 import { assertSessionFeature, FeatureOrder, type SessionFeature, type SessionFeatureClass, type SyntheticResponse } from "./feature.js";
-import { MessageHeaders } from "./headers.js";
 import { emptyMetrics, Message, MessageFlags, type MessagePriorityValue } from "./message.js";
-import { ConnectionPool, type ClientSettings, type PooledConnection } from "./pool.js";
-import { Cancellation, type AbortLike } from "./cancellation.js";
-import { directResolver, proxyResolverFromEnv, type ProxyResolver } from "./proxy.js";
+import type { ConnectionPool, PooledConnection } from "./pool.js";
+import { Transport, type Transmitted } from "./transport.js";
+import { Cancellation } from "./cancellation.js";
+import { proxyResolverFromEnv, type ProxyResolver } from "./proxy.js";
 import { applyRedirect, isRedirectStatus, MAX_RESTARTS, redirectTarget, wouldRedirect } from "./redirect.js";
 import { checkCount, checkMs, checkOptionalString, type SessionOptions, type TlsDatabase, type TlsInteraction } from "./session-options.js";
 import { mapTransportError } from "./transport-errors.js";
@@ -59,31 +58,19 @@ export function registerDefaultFeature(factory: () => SessionFeature): void {
   defaultFeatureFactories.push(factory);
 }
 
-interface Transmitted {
-  conn: PooledConnection | null;
-  body: Readable;
-}
-
-const kIdempotent = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 const emptyBody = () => Readable.from([]);
 
 export class Session extends EventEmitter<SessionEvents> {
-  #pool: ConnectionPool;
+  readonly #transport: Transport;
+  readonly #pool: ConnectionPool;
   /** Replaced (never mutated) on add/remove, so a request can keep the array it started with. */
   #features: readonly SessionFeature[] = [];
   /** Whether any feature has a gotBody hook (else no 'end' listener is needed per body). */
   #anyGotBody = false;
-  #idleTimeout: number;
-  #timeout: number;
   #userAgent: string | null;
   #userAgentRaw: string | null;
   #acceptLanguage: string | null = null;
   #acceptLanguageAuto = false;
-  #localAddress: string | null;
-  #remoteConnectable: string | null;
-  #proxyResolver: ProxyResolver | null;
-  #tlsDatabase: TlsDatabase | undefined;
-  #tlsInteraction: TlsInteraction | null;
   #active = new Set<Cancellation>();
   #closed = false;
 
@@ -92,21 +79,26 @@ export class Session extends EventEmitter<SessionEvents> {
     if (typeof options !== "object" || options === null) throw new InvalidArgumentError("Session options must be an object");
     const maxConns = checkCount("maxConns", options.maxConns ?? 10);
     const maxConnsPerHost = checkCount("maxConnsPerHost", options.maxConnsPerHost ?? 2);
-    this.#idleTimeout = checkMs("idleTimeout", options.idleTimeout ?? 60_000);
-    this.#timeout = checkMs("timeout", options.timeout ?? 60_000);
-    this.#pool = new ConnectionPool({ maxConns, maxConnsPerHost, idleTimeout: this.#idleTimeout });
+    const idleTimeout = checkMs("idleTimeout", options.idleTimeout ?? 60_000);
+    if (options.proxyResolver != null && typeof options.proxyResolver !== "function") {
+      throw new InvalidArgumentError("proxyResolver must be a function (url) => string | null");
+    }
+    this.#transport = new Transport(
+      { maxConns, maxConnsPerHost, idleTimeout },
+      {
+        timeout: checkMs("timeout", options.timeout ?? 60_000),
+        localAddress: checkOptionalString("localAddress", options.localAddress),
+        remoteConnectable: checkOptionalString("remoteConnectable", options.remoteConnectable),
+        proxyResolver: options.proxyResolver === undefined ? proxyResolverFromEnv() : options.proxyResolver,
+        tlsDatabase: options.tlsDatabase,
+        tlsInteraction: options.tlsInteraction ?? null,
+      },
+    );
+    this.#pool = this.#transport.pool;
     this.#userAgentRaw = options.userAgent === null ? null : checkOptionalString("userAgent", options.userAgent) ?? "";
     this.#userAgent = resolveUserAgent(this.#userAgentRaw);
     if (options.acceptLanguageAuto) this.acceptLanguageAuto = true;
     if (options.acceptLanguage != null) this.acceptLanguage = options.acceptLanguage;
-    this.#localAddress = checkOptionalString("localAddress", options.localAddress);
-    this.#remoteConnectable = checkOptionalString("remoteConnectable", options.remoteConnectable);
-    if (options.proxyResolver != null && typeof options.proxyResolver !== "function") {
-      throw new InvalidArgumentError("proxyResolver must be a function (url) => string | null");
-    }
-    this.#proxyResolver = options.proxyResolver === undefined ? proxyResolverFromEnv() : options.proxyResolver;
-    this.#tlsDatabase = options.tlsDatabase;
-    this.#tlsInteraction = options.tlsInteraction ?? null;
     if (options.defaultFeatures !== false) for (const make of defaultFeatureFactories) this.addFeature(make());
     for (const f of options.features ?? []) this.addFeature(f);
   }
@@ -126,16 +118,16 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#pool.limits.maxConnsPerHost = checkCount("maxConnsPerHost", v);
   }
   get idleTimeout(): number {
-    return this.#idleTimeout;
+    return this.#pool.limits.idleTimeout;
   }
   set idleTimeout(v: number) {
-    this.#idleTimeout = this.#pool.limits.idleTimeout = checkMs("idleTimeout", v);
+    this.#pool.limits.idleTimeout = checkMs("idleTimeout", v);
   }
   get timeout(): number {
-    return this.#timeout;
+    return this.#transport.timeout;
   }
   set timeout(v: number) {
-    this.#timeout = checkMs("timeout", v);
+    this.#transport.timeout = checkMs("timeout", v);
   }
   /** The User-Agent actually sent (null: none). Assign "", a product token, or null. */
   get userAgent(): string | null {
@@ -160,35 +152,35 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#acceptLanguage = v ? acceptLanguageFromLocale() : null;
   }
   get localAddress(): string | null {
-    return this.#localAddress;
+    return this.#transport.localAddress;
   }
   set localAddress(v: string | null) {
-    this.#localAddress = checkOptionalString("localAddress", v);
+    this.#transport.localAddress = checkOptionalString("localAddress", v);
   }
   get remoteConnectable(): string | null {
-    return this.#remoteConnectable;
+    return this.#transport.remoteConnectable;
   }
   set remoteConnectable(v: string | null) {
-    this.#remoteConnectable = checkOptionalString("remoteConnectable", v);
+    this.#transport.remoteConnectable = checkOptionalString("remoteConnectable", v);
   }
   get proxyResolver(): ProxyResolver | null {
-    return this.#proxyResolver;
+    return this.#transport.proxyResolver;
   }
   set proxyResolver(v: ProxyResolver | null) {
     if (v !== null && typeof v !== "function") throw new InvalidArgumentError("proxyResolver must be a function or null");
-    this.#proxyResolver = v;
+    this.#transport.proxyResolver = v;
   }
   get tlsDatabase(): TlsDatabase | undefined {
-    return this.#tlsDatabase;
+    return this.#transport.tlsDatabase;
   }
   set tlsDatabase(v: TlsDatabase | undefined) {
-    this.#tlsDatabase = v;
+    this.#transport.tlsDatabase = v;
   }
   get tlsInteraction(): TlsInteraction | null {
-    return this.#tlsInteraction;
+    return this.#transport.tlsInteraction;
   }
   set tlsInteraction(v: TlsInteraction | null) {
-    this.#tlsInteraction = v;
+    this.#transport.tlsInteraction = v;
   }
   /** Open connections right now (for tests and monitoring). */
   get connectionCount(): number {
@@ -316,10 +308,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Opens an idle connection to msg's origin (or keeps one that is open). */
   async preconnect(msg: Message, options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#assertOpen();
-    const proxy = await this.#resolveProxy(msg.url);
-    const { key, settings } = this.#route(msg, proxy);
-    if (options.signal?.aborted) throw new AbortError();
-    await this.#pool.preconnect(key, settings);
+    await this.#transport.preconnect(msg, options.signal);
   }
 
   /** Cancels every pending request (they reject with ABORTED) and closes idle connections. */
@@ -424,7 +413,7 @@ export class Session extends EventEmitter<SessionEvents> {
         sent = { conn: null, body: b instanceof Uint8Array ? Readable.from([Buffer.from(b.buffer, b.byteOffset, b.byteLength)]) : b };
       } else {
         try {
-          sent = await this.#transmit(msg, signal, metrics);
+          sent = await this.#transport.transmit(msg, signal, metrics);
         } catch (err) {
           if (err instanceof ProxyConnectError) {
             // The proxy answered CONNECT with an error (e.g. 407): show it to the features as
@@ -449,13 +438,13 @@ export class Session extends EventEmitter<SessionEvents> {
           r = f.gotHeaders(msg, this);
           if (r instanceof Promise) r = await r;
         } catch (err) {
-          this.#discardBody(sent);
+          this.#transport.discardBody(sent);
           throw err;
         }
         if (r === "restart") restart = true;
       }
       if (signal.aborted) {
-        this.#discardBody(sent);
+        this.#transport.discardBody(sent);
         throw toAbort(signal.reason);
       }
 
@@ -478,7 +467,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   async #restart(msg: Message, features: readonly SessionFeature[], sent: Transmitted): Promise<void> {
-    this.#discardBody(sent);
+    this.#transport.discardBody(sent);
     if (++msg.restartCount > MAX_RESTARTS) {
       throw new RedirectError("TOO_MANY_REDIRECTS", `Gave up after ${MAX_RESTARTS} redirects or restarts`);
     }
@@ -487,160 +476,12 @@ export class Session extends EventEmitter<SessionEvents> {
     msg.emit("restarted");
   }
 
-  /** Drops a response body we will not hand out; small bodies are drained to keep the connection. */
-  #discardBody(sent: Transmitted): void {
-    const { body, conn } = sent;
-    if (conn === null) {
-      body.destroy();
-      return;
-    }
-    const len = Number(body.readableLength);
-    if (body.readableEnded) {
-      this.#pool.release(conn);
-      return;
-    }
-    // Drain up to 64 KiB so the connection can be reused; beyond that, close it.
-    let seen = len;
-    body.on("data", (c: Buffer) => {
-      seen += c.length;
-      if (seen > 65536) body.destroy();
-    });
-    body.once("end", () => this.#pool.release(conn));
-    body.once("error", () => undefined);
-    body.once("close", () => {
-      if (!body.readableEnded) this.#pool.discard(conn);
-    });
-  }
-
   #applyDefaultHeaders(msg: Message): void {
     const h = msg.requestHeaders;
     const ua = this.#userAgent;
     if (ua !== null) h.set("User-Agent", ua);
     const al = this.#acceptLanguage;
     if (al !== null && !h.has("Accept-Language")) h.set("Accept-Language", al);
-  }
-
-  async #resolveProxy(url: URL): Promise<URL | null> {
-    const resolver = this.#proxyResolver;
-    if (resolver === null || resolver === directResolver) return null;
-    const r = resolver(url);
-    const value = r instanceof Promise ? await r : r;
-    if (value === null || value === undefined || value === "") return null;
-    try {
-      const proxy = new URL(value.includes("://") ? value : `http://${value}`);
-      if (proxy.protocol !== "http:" && proxy.protocol !== "https:") throw new Error("scheme");
-      return proxy;
-    } catch {
-      throw new NetworkError("PROXY_FAILED", "The proxy resolver returned an invalid proxy URL");
-    }
-  }
-
-  /** Which pool key (and how to build its connections) a message uses. */
-  #route(msg: Message, proxy: URL | null): { key: string; settings: () => ClientSettings; viaHttpProxy: boolean } {
-    const target = toHttpUrl(msg.url);
-    const https = target.protocol === "https:";
-    const viaHttpProxy = proxy !== null && !https;
-    const key = proxy === null ? target.origin : https ? `tunnel ${proxy.origin} ${target.origin}` : `proxy ${proxy.origin}`;
-    const settings = (): ClientSettings => ({
-      origin: viaHttpProxy ? proxy!.origin : target.origin,
-      idleTimeout: this.#idleTimeout,
-      timeout: this.#timeout,
-      connector: createConnector({
-        target,
-        proxy,
-        timeout: this.#timeout,
-        localAddress: this.#localAddress ?? undefined,
-        remoteConnectable: this.#remoteConnectable ?? undefined,
-        tls: {
-          ca: this.#tlsDatabase,
-          cert: this.#tlsInteraction?.cert,
-          key: this.#tlsInteraction?.key,
-          passphrase: this.#tlsInteraction?.passphrase,
-        },
-        proxyAuthorization: () => msg.requestHeaders.get("Proxy-Authorization"),
-      }),
-    });
-    return { key, settings, viaHttpProxy };
-  }
-
-  /** One network round trip for the message's current URL. */
-  async #transmit(msg: Message, signal: Cancellation, metrics: ReturnType<typeof emptyMetrics> | null): Promise<Transmitted> {
-    const proxy = await this.#resolveProxy(msg.url);
-    const { key, settings, viaHttpProxy } = this.#route(msg, proxy);
-    const target = toHttpUrl(msg.url);
-    let retried = false;
-    for (;;) {
-      const conn = await this.#pool.acquire(key, settings, {
-        priority: msg.priority,
-        signal,
-        newConnection: msg.hasFlag(MessageFlags.NEW_CONNECTION) || retried,
-      });
-      const reused = !conn.fresh;
-      const headers = msg.requestHeaders._flat as string[];
-      const sendHeaders = viaHttpProxy ? [...headers, "host", target.host] : proxy !== null ? headers.filter((_, i, a) => !/^proxy-authorization$/i.test(a[i - (i % 2)])) : headers;
-      const body = msg.requestBody;
-      if (body !== null && !msg.bodyReplayable) msg._markBodyUsed();
-      const socketBefore = conn.socket ? { r: conn.socket.bytesRead, w: conn.socket.bytesWritten } : { r: 0, w: 0 };
-      if (metrics) {
-        metrics.requestStart = performance.now();
-        metrics.requestBodySize = typeof body === "string" ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : 0;
-      }
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await conn.client.request({
-          path: viaHttpProxy ? target.href.replace(/#.*$/, "") : target.pathname + target.search,
-          method: msg.method as Dispatcher.HttpMethod,
-          headers: sendHeaders,
-          body: body as Dispatcher.DispatchOptions["body"],
-          signal: signal.signal,
-          blocking: false,
-        });
-      } catch (err) {
-        this.#pool.discard(conn);
-        const e = err instanceof ProxyConnectError ? err : mapTransportError(err);
-        // A reused keep-alive connection may have been closed by the server just as we sent:
-        // retry once on a fresh connection when that is safe (libsoup's IDEMPOTENT rule).
-        const safe = msg.hasFlag(MessageFlags.IDEMPOTENT) || kIdempotent.has(msg.method);
-        if (!retried && reused && !signal.aborted && safe && msg.bodyReplayable && e instanceof NetworkError && e.code === "CONNECTION_RESET") {
-          retried = true;
-          continue;
-        }
-        throw e;
-      }
-      msg.status = res.statusCode;
-      msg.reasonPhrase = (res as { statusText?: string }).statusText ?? "";
-      msg.responseHeaders = MessageHeaders.fromUndici(res.headers as Record<string, string | string[]>);
-      if (metrics) this.#fillMetrics(metrics, conn, socketBefore, res.body);
-      return { conn, body: res.body };
-    }
-  }
-
-  #fillMetrics(m: ReturnType<typeof emptyMetrics>, conn: PooledConnection, before: { r: number; w: number }, body: Readable): void {
-    m.responseStart = performance.now();
-    const socket = conn.socket;
-    const t = socket ? socketTimings.get(socket) : undefined;
-    if (t && conn.fresh) {
-      m.dnsStart = t.dnsStart;
-      m.dnsEnd = t.dnsEnd;
-      m.connectStart = t.connectStart;
-      m.connectEnd = t.connectEnd;
-      m.tlsStart = t.tlsStart;
-    }
-    let bodyBytes = 0;
-    body.on("data", (c: Buffer) => (bodyBytes += c.length));
-    body.once("end", () => {
-      m.responseEnd = performance.now();
-      m.responseBodyBytesReceived = bodyBytes;
-      m.responseBodySize = bodyBytes;
-      if (socket) {
-        const read = socket.bytesRead - (conn.fresh ? 0 : before.r);
-        const written = socket.bytesWritten - (conn.fresh ? 0 : before.w);
-        m.responseHeaderBytesReceived = Math.max(0, read - bodyBytes);
-        const reqBody = m.requestBodySize;
-        m.requestBodyBytesSent = reqBody;
-        m.requestHeaderBytesSent = Math.max(0, written - reqBody);
-      }
-    });
   }
 
   /** Ties connection release, gotBody and unqueue to the life of the body the caller reads. */
@@ -699,16 +540,6 @@ function noop(): void {}
 function toAbort(reason: unknown, cause?: unknown): AbortError {
   if (reason instanceof AbortError) return reason;
   return new AbortError(undefined, { cause: cause ?? reason });
-}
-
-/** ws:/wss: URLs travel as http:/https: for the HTTP part (the upgrade). */
-function toHttpUrl(url: URL): URL {
-  if (url.protocol === "ws:" || url.protocol === "wss:") {
-    const u = new URL(url.href);
-    u.protocol = url.protocol === "ws:" ? "http:" : "https:";
-    return u;
-  }
-  return url;
 }
 
 /** Hooks that run after the fact (unqueued, failed, gotBody) must not break the caller. */

@@ -150,6 +150,15 @@ function isAscii(text: string): boolean {
 const B64 = new Int8Array(128).fill(-1);
 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".split("").forEach((ch, i) => (B64[ch.charCodeAt(0)] = i));
 
+/** Whether `text[start, start + length)` is all base64url characters (same as /^[A-Za-z0-9_-]*$/). */
+export function isBase64Url(text: string, start: number, length: number): boolean {
+  for (let i = start; i < start + length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || B64[c] < 0) return false;
+  }
+  return true;
+}
+
 /**
  * Decodes the 43 base64url characters of `text` starting at `start` into 8 big-endian
  * words (32 bytes; the last character's 2 spare bits are ignored, as Buffer.from does).
