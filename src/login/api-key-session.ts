@@ -6,6 +6,7 @@
  * the first real request, never at construction), and when the server says the session is
  * invalid the session logs in again (forced) and retries the request once.
  */
+import { InvalidArgumentError } from "../errors.js";
 import type { MessageHeaders } from "../http/headers.js";
 import { Message } from "../http/message.js";
 import type { SendOptions } from "../http/session.js";
@@ -179,7 +180,7 @@ export class ApiKeySession extends CredentialSession<ApiKeyCredentials, ApiKeySt
     // re-logins); otherwise the one found at construction.
     if (typeof o.apiKey === "string") {
       const apiKey = o.apiKey.trim();
-      if (apiKey === "") throw new TypeError("login({ apiKey }) needs a non-empty key");
+      if (apiKey === "") throw new InvalidArgumentError("login({ apiKey }) needs a non-empty key");
       if (!this.#apiKeys.includes(apiKey)) this.#apiKeys.push(apiKey);
       return super.login({ apiKey });
     }

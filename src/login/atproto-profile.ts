@@ -31,6 +31,8 @@ export interface AtprotoState {
   readonly pdsEndpoint: string;
   /** @internal origin of pdsEndpoint, computed once (checked on every request). */
   readonly pdsOrigin: string;
+  /** @internal `Bearer <accessJwt>`, built once (set on every request). */
+  readonly authorization: string;
 }
 
 /** Endpoint URLs are kept as origin + path without a trailing slash or `/xrpc` (Python SDK form). */
@@ -61,7 +63,7 @@ export function makeAtprotoState(fields: { handle: unknown; did: unknown; access
   if (typeof refreshJwt !== "string" || !TOKEN.test(refreshJwt)) return null;
   const pdsEndpoint = normalizeEndpoint(fields.pdsEndpoint);
   if (pdsEndpoint === null) return null;
-  return { handle, did, accessJwt, refreshJwt, pdsEndpoint, pdsOrigin: new URL(pdsEndpoint).origin };
+  return { handle, did, accessJwt, refreshJwt, pdsEndpoint, pdsOrigin: new URL(pdsEndpoint).origin, authorization: `Bearer ${accessJwt}` };
 }
 
 /**
@@ -179,7 +181,7 @@ export class AtprotoProfile implements CredentialProfile<AtprotoCredentials, Atp
   }
 
   applyCredentials(msg: Message, state: AtprotoState): void {
-    msg.requestHeaders.set("Authorization", `Bearer ${state.accessJwt}`);
+    msg.requestHeaders.set("Authorization", state.authorization);
   }
 
   accessToken(state: AtprotoState): string {

@@ -1,13 +1,15 @@
 /**
  * The server half of the handshake, kept apart from the server's bookkeeping: checks a
  * `hello` (version, properties, credentials, authenticator) and builds the properties of
- * the new session, or tells why it must be refused. Nothing here touches sockets.
+ * the new session, or tells why it must be refused; and the two ways of turning a client
+ * away (an HTTP 400 before the upgrade, a close frame after it).
  */
 import { Credentials } from "./credentials.js";
+import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import { CloseReason, closeCodeOf } from "./close-reason.js";
 import { checkUserProperties, type SessionProperties } from "./properties.js";
-import { PROTOCOL_VERSION, type HelloFrame } from "./protocol.js";
+import { PROTOCOL_VERSION, SUBPROTOCOL, type HelloFrame } from "./protocol.js";
 
 export type AuthenticationResult = boolean | { properties?: SessionProperties };
 
@@ -82,4 +84,23 @@ export function rejectSocket(ws: WebSocket, reason: CloseReason): void {
   if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(closeCodeOf(reason), reason.name);
   // A peer that never answers the close frame must not hold the socket forever.
   setTimeout(() => ws.terminate(), 2000).unref();
+}
+
+/** Whether an upgrade's `Sec-WebSocket-Protocol` header (repeats joined by commas) offers ours. */
+export function offersSubprotocol(header: string | undefined): boolean {
+  return header !== undefined && header.split(",").some((p) => p.trim() === SUBPROTOCOL);
+}
+
+/** Answers an upgrade request with a plain HTTP error instead of a WebSocket, and hangs up. */
+export function refuseUpgrade(socket: Duplex, message: string): void {
+  socket.on("error", () => {}); // the peer may already be gone; http no longer listens here
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.once("finish", () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n`
+    + `Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+  );
 }

@@ -22,6 +22,14 @@ export interface RealtimeServerOptions {
   maxMessageSize?: number;
   /** Unacknowledged frames kept per session for replay. @default 10000 */
   replayBufferSize?: number;
+  /**
+   * Most bytes a session's socket may hold unsent (ws `bufferedAmount`: written by the
+   * server, not yet taken by the network) when the server sends it something more. A
+   * client that reads too slowly to keep under it is closed with
+   * MESSAGE_QUEUE_LIMIT_REACHED instead of letting the server's memory grow without
+   * limit. `Infinity` turns the check off. @default 4194304 (4 MiB)
+   */
+  maxQueuedBytes?: number;
   /** Share sessions between nodes through Redis (see docs/realtime.md). */
   cluster?: RedisClusterOptions | ClusterBackplane;
 }
@@ -42,6 +50,7 @@ export const defaults = {
   handshakeTimeout: 10_000,
   maxMessageSize: 1024 * 1024,
   replayBufferSize: 10_000,
+  maxQueuedBytes: 4 * 1024 * 1024,
 };
 
 export type ResolvedServerOptions = typeof defaults & Pick<RealtimeServerOptions, "authenticator">;
@@ -50,7 +59,7 @@ export function resolveServerOptions(options: RealtimeServerOptions): ResolvedSe
   if (typeof options !== "object" || options === null) throw new InvalidArgumentError("RealtimeServer options must be an object");
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as RealtimeServerOptions;
   const resolved: ResolvedServerOptions = { ...defaults, ...defined };
-  for (const k of ["keepAlive", "pingPeriod", "handshakeTimeout", "maxMessageSize", "replayBufferSize"] as const) {
+  for (const k of ["keepAlive", "pingPeriod", "handshakeTimeout", "maxMessageSize", "replayBufferSize", "maxQueuedBytes"] as const) {
     const v = resolved[k];
     if (typeof v !== "number" || !(v > 0)) throw new InvalidArgumentError(`options.${k} must be a positive number`);
   }

@@ -16,7 +16,7 @@ import { filterPredicate, type SessionFilter } from "./properties.js";
 import { messageBody, parseFrame, SUBPROTOCOL, type Frame, type Value } from "./protocol.js";
 
 export type { RealtimeServerEvents, RealtimeServerOptions, ServerHandler } from "./server-options.js";
-import { checkHello, fixedProperties, rejectSocket } from "./server-handshake.js";
+import { checkHello, fixedProperties, offersSubprotocol, refuseUpgrade, rejectSocket } from "./server-handshake.js";
 import { startBackplane } from "./server-cluster.js";
 import type { ServerSession } from "./server-session.js";
 import { newServerSession, type SessionInit } from "./server-channel.js";
@@ -182,6 +182,12 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
       socket.destroy();
       return;
     }
+    // Only clients that speak our protocol get a WebSocket: without this check ws would
+    // accept an upgrade that offers no subprotocol (and one that offers only others).
+    if (!offersSubprotocol(req.headers["sec-websocket-protocol"])) {
+      refuseUpgrade(socket, `The WebSocket subprotocol ${SUBPROTOCOL} is required`);
+      return;
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req.socket.remoteAddress ?? ""));
   };
 
@@ -322,7 +328,7 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     session.heard = true;
     session.silentTicks = 0;
     ws.send(answer);
-    session.channel.attach((text) => ws.send(text));
+    session.channel.attach((text) => this.#write(session, ws, text));
     ws.on("message", (data, isBinary) => this.#onFrame(session, ws, data as Buffer, isBinary));
     ws.on("ping", () => { session.heard = true; });
     ws.on("pong", () => { session.heard = true; });
@@ -333,6 +339,22 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
       if (session.socket !== ws || typeof err.code !== "string" || !err.code.startsWith("WS_ERR_")) return;
       this.finish(session, err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? CloseReason.MESSAGE_TOO_LARGE : CloseReason.INVALID_MESSAGE);
     });
+  }
+
+  /**
+   * Every frame for a connected session goes out here (pushes, answers, acks, replays,
+   * pongs). A client that reads too slowly leaves what the server wrote piling up in the
+   * socket's `bufferedAmount` (bytes the network has not taken yet); past
+   * `maxQueuedBytes` the session ends with MESSAGE_QUEUE_LIMIT_REACHED rather than the
+   * server's memory growing without limit. The check is one getter read per frame.
+   */
+  #write(session: ServerSession, ws: WebSocket, text: string): void {
+    if (session.socket !== ws) return; // ended (possibly by this check) while a replay was under way
+    if (ws.bufferedAmount > this.options.maxQueuedBytes) {
+      this.finish(session, CloseReason.MESSAGE_QUEUE_LIMIT_REACHED);
+      return;
+    }
+    ws.send(text);
   }
 
   #onFrame(session: ServerSession, ws: WebSocket, data: Buffer, isBinary: boolean): void {
@@ -355,7 +377,7 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
         this.#cluster?.acknowledged(session.id, frame.a);
         break;
       case "ping":
-        ws.send(JSON.stringify({ t: "pong", ts: frame.ts, now: Date.now() }));
+        this.#write(session, ws, JSON.stringify({ t: "pong", ts: frame.ts, now: Date.now() }));
         break;
       default:
         this.finish(session, CloseReason.INVALID_MESSAGE);
@@ -386,8 +408,11 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
   finish(session: ServerSession, reason: CloseReason): void {
     if (session.state === "CLOSED") return;
     // A client that is away when the application closes its session should hear why
-    // when it comes back, not just that the session is gone.
-    const tombstone = session.state === "DISCONNECTED" && reason === CloseReason.CLOSED_BY_CONTROLLER;
+    // when it comes back, not just that the session is gone. So should a client closed
+    // for reading too slowly: its close frame waits behind the backlog that caused it
+    // and may never get through before the socket is cut.
+    const tombstone = (session.state === "DISCONNECTED" && reason === CloseReason.CLOSED_BY_CONTROLLER)
+      || reason === CloseReason.MESSAGE_QUEUE_LIMIT_REACHED;
     if (tombstone) this.#remember(session.id, reason, session.tokenHash);
     session.state = "CLOSED";
     clearTimeout(session.keepAliveTimer);

@@ -301,8 +301,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     this.#drop();
     const reason = closeReasonFromCode(code) ?? (code === 1009 ? CloseReason.MESSAGE_TOO_LARGE : undefined);
     if (reason) {
-      const byServer = reason === CloseReason.CLOSED_BY_CONTROLLER || reason === CloseReason.SERVER_CLOSING;
-      void this.#end(byServer ? "CLOSED_BY_SERVER" : "CLOSED_FAILED", reason);
+      void this.#end(closedByServer(reason) ? "CLOSED_BY_SERVER" : "CLOSED_FAILED", reason);
       return;
     }
     this.emit("disconnected");
@@ -349,7 +348,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
         if (!(err instanceof HandshakeFailure)) throw err;
         if (err.reason) {
           // The server answered and said no (closed meanwhile, lost, denied…): final.
-          void this.#end(err.reason === CloseReason.CLOSED_BY_CONTROLLER ? "CLOSED_BY_SERVER" : "CLOSED_FAILED", err.reason);
+          void this.#end(closedByServer(err.reason) ? "CLOSED_BY_SERVER" : "CLOSED_FAILED", err.reason);
           return;
         }
       }
@@ -395,4 +394,13 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   [inspect.custom](): string {
     return `RealtimeSession { sessionId: ${this.#sessionId ?? "none"}, principal: ${JSON.stringify(this.principal)}, state: '${this.#state}' }`;
   }
+}
+
+/**
+ * Reasons for which the server chose to end a live session (Diffusion's CLOSED_BY_SERVER),
+ * as opposed to a failure of the session or of the connection (CLOSED_FAILED).
+ */
+function closedByServer(reason: CloseReason): boolean {
+  return reason === CloseReason.CLOSED_BY_CONTROLLER || reason === CloseReason.SERVER_CLOSING
+    || reason === CloseReason.MESSAGE_QUEUE_LIMIT_REACHED;
 }

@@ -7,7 +7,6 @@
  * before any HMAC is computed, so oversized or truncated cookies cost nothing.
  */
 import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
-import { decodeMac43, HmacSha256Key, isBase64Url } from "./hmac.js";
 import { InvalidArgumentError } from "../errors.js";
 import { CookieTooLargeError } from "./errors.js";
 
@@ -91,25 +90,30 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
   return resolved;
 }
 
-const GIVEN = new Int32Array(8);
-const EXPECTED = new Int32Array(8);
+/** How many verified cookie values are remembered (see CookieSigner.match). */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /** Signs with the first secret, verifies with all of them (key rotation). */
 export class CookieSigner {
-  /** Imported once: no per-request key import or HMAC pad computation. */
-  readonly #keys: HmacSha256Key[];
-  readonly #native: KeyObject[];
-  /** Every key passed its self-test, so verification runs allocation-free (see hmac.ts). */
-  readonly #fast: boolean;
+  /** Imported once: no per-request key import. */
+  readonly #keys: KeyObject[];
+  /**
+   * Values whose signature already checked out, with the index of the secret that signed
+   * them. An HMAC through node:crypto costs a few microseconds per request (a native
+   * context and buffers per call): the largest single cost of the middleware. A value that
+   * verified once verifies forever under the same secrets, so repeat requests of a client
+   * skip the HMAC. Only *valid* values enter the map, so forged cookies cannot fill it or
+   * learn anything from its timing (a hit needs the exact valid value already in hand);
+   * it is bounded, oldest out first. We keep node:crypto rather than hand-write SHA-256.
+   */
+  readonly #verified = new Map<string, number>();
 
   constructor(secrets: readonly Buffer[]) {
-    this.#native = secrets.map((s) => createSecretKey(s));
-    this.#keys = this.#native.map((k) => new HmacSha256Key(k));
-    this.#fast = this.#keys.every((k) => k.fast);
+    this.#keys = secrets.map((s) => createSecretKey(s));
   }
 
   sign(id: string): string {
-    return `${id}.${this.#keys[0].mac(id).toString("base64url")}`;
+    return `${id}.${createHmac("sha256", this.#keys[0]).update(id).digest("base64url")}`;
   }
 
   /**
@@ -121,33 +125,25 @@ export class CookieSigner {
     return match === -1 ? undefined : { id: value.slice(0, B64_LEN), current: match === 0 };
   }
 
-  /**
-   * Which secret signed `value` (0 = the current one), or -1. The id is then
-   * `value.slice(0, 43)`. Allocation-free form of `verify` for the request path.
-   */
+  /** Which secret signed `value` (0 = the current one), or -1. The id is then `value.slice(0, 43)`. */
   match(value: string): number {
-    let match = -1;
-    if (this.#fast) {
-      // The shape check of VALUE_RE, without the regex engine: <43 base64url>.<43 base64url>
-      if (value.length !== 2 * B64_LEN + 1 || value.charCodeAt(B64_LEN) !== 0x2e) return -1;
-      if (!isBase64Url(value, 0, B64_LEN) || !decodeMac43(value, B64_LEN + 1, GIVEN)) return -1;
-      // Every key is tried even after a match, and each comparison looks at all 32 bytes
-      // (no early exit), so timing reveals neither the MAC nor which key signed.
-      for (let i = 0; i < this.#keys.length; i++) {
-        this.#keys[i].macAscii(value, B64_LEN, EXPECTED);
-        let diff = 0;
-        for (let j = 0; j < 8; j++) diff |= EXPECTED[j] ^ GIVEN[j];
-        if (diff === 0 && match === -1) match = i;
-      }
-      return match;
-    }
+    const known = this.#verified.get(value);
+    if (known !== undefined) return known;
+    // Any value that is not exactly <43 base64url>.<43 base64url> costs no HMAC.
     if (value.length !== 2 * B64_LEN + 1 || !VALUE_RE.test(value)) return -1;
     const id = value.slice(0, B64_LEN);
     const given = Buffer.from(value.slice(B64_LEN + 1), "base64url");
     if (given.length !== 32) return -1;
-    for (let i = 0; i < this.#native.length; i++) {
-      const expected = createHmac("sha256", this.#native[i]).update(id).digest();
+    // Every key is tried even after a match, each compared in constant time, so timing
+    // reveals neither the MAC nor which key signed.
+    let match = -1;
+    for (let i = 0; i < this.#keys.length; i++) {
+      const expected = createHmac("sha256", this.#keys[i]).update(id).digest();
       if (timingSafeEqual(expected, given) && match === -1) match = i;
+    }
+    if (match !== -1) {
+      if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string);
+      this.#verified.set(value, match);
     }
     return match;
   }

@@ -226,7 +226,7 @@ describe("atproto: secrets stay secret", () => {
     const [, , access, refresh] = exported.split(":::");
     const secrets = [PASSWORD, access, refresh, exported, ...changes.map((c) => c.sessionString!)];
     for (const c of changes) for (const t of c.sessionString!.split(":::").slice(2, 4)) secrets.push(t);
-    const shown = [String(s), inspect(s, { depth: 10, showHidden: true }), ...changes.map((c) => inspect(c) + JSON.stringify(c) + String(c)), lines.join("\n")];
+    const shown = [String(s), inspect(s, { depth: 10, showHidden: true }), JSON.stringify(s), JSON.stringify(s.info), ...changes.map((c) => inspect(c) + JSON.stringify(c) + String(c)), lines.join("\n")];
     assert.ok(lines.length > 0, "the logger printed");
     assert.ok(lines.some((l) => l.includes("Authorization")), "the logger showed the header name");
     for (const text of shown) for (const secret of secrets) assert.ok(!text.includes(secret), `leaked in: ${text.slice(0, 300)}`);

@@ -144,6 +144,33 @@ describe("refresh: rotation and persistence", () => {
     assert.deepEqual(pds.presentedRefresh, refreshTokens.slice(0, -1));
   });
 
+  it("every event's listener is awaited before the call that caused it returns (or rejects)", async () => {
+    await setup();
+    const done: SessionEventName[] = [];
+    s.onSessionChange(async (event) => {
+      await new Promise((r) => setTimeout(r, 15));
+      done.push(event);
+    });
+    const last = () => done.at(-1);
+    await s.login({ sessionString: pythonString({ expiredAccess: true }) });
+    assert.equal(last(), "IMPORT");
+    await ping(); // proactive refresh inside the request
+    assert.equal(last(), "REFRESH", "the request waited for the REFRESH save");
+    await s.refresh();
+    assert.equal(done.length, 3);
+    await s.login({ identifier: HANDLE, password: PASSWORD });
+    assert.equal(last(), "CREATE");
+    pds.refreshRevoked = true;
+    pds.expireAccessTokens();
+    await assert.rejects(ping(), SessionExpiredError);
+    assert.equal(last(), "EXPIRED", "the request rejected only after the EXPIRED listener finished");
+    pds.refreshRevoked = false;
+    await s.login({ identifier: HANDLE, password: PASSWORD });
+    await s.logout();
+    assert.equal(last(), "LOGOUT");
+    assert.deepEqual(done, ["IMPORT", "REFRESH", "REFRESH", "CREATE", "EXPIRED", "CREATE", "LOGOUT"]);
+  });
+
   it("a failing save makes the triggering call reject (it is not swallowed) but the new tokens stay in use", async () => {
     await setup();
     await s.login({ identifier: HANDLE, password: PASSWORD });

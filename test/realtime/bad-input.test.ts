@@ -7,7 +7,7 @@ import net from "node:net";
 import { test } from "node:test";
 import { WebSocket } from "ws";
 import { CloseReason, closeCodeOf, RealtimeSession, SUBPROTOCOL } from "../../src/realtime/index.js";
-import { fastReconnect, startServer, waitFor } from "./helpers.js";
+import { fastReconnect, startServer, startTrackedServer, waitFor } from "./helpers.js";
 
 async function rawSocket(url: string, protocols: string[] = [SUBPROTOCOL]): Promise<WebSocket> {
   const ws = new WebSocket(url, protocols);
@@ -21,6 +21,27 @@ async function rawSocket(url: string, protocols: string[] = [SUBPROTOCOL]): Prom
 
 function closed(ws: WebSocket): Promise<[number, string]> {
   return new Promise((r) => ws.once("close", (code, reason) => r([code, reason.toString()])));
+}
+
+/**
+ * Resolves once the server has read everything sent on `ws` so far: ws answers a ping in
+ * order with the frames before it, so the pong proves they have all been handled.
+ */
+function roundTrip(ws: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    ws.once("pong", () => resolve());
+    ws.ping();
+  });
+}
+
+/**
+ * Proves that the server has finished with everything started before: a new client
+ * completes a whole handshake (many turns of the event loop) and must then be the only
+ * session there is. Use it where a test means "nothing was created" rather than sleeping.
+ */
+async function assertOnlyNewSession(server: { sessions: ReadonlyMap<string, unknown> }, url: string): Promise<void> {
+  await using probe = await new RealtimeSession(url, { reconnect: false }).connect();
+  assert.deepEqual([...server.sessions.keys()], [probe.sessionId]);
 }
 
 const hello = JSON.stringify({ t: "hello", v: 1, principal: "p", credentials: "AAA=", properties: {} });
@@ -169,18 +190,63 @@ test("upgrades to other paths and plain HTTP requests are not taken", async () =
   assert.equal(res.status, 426);
 });
 
+test("an upgrade that does not offer the sessionkit.realtime.v1 subprotocol is refused with HTTP 400", async () => {
+  await using tracked = await startTrackedServer();
+  const { server, url } = tracked;
+  const opened: unknown[] = [];
+  server.on("session-opened", (s) => opened.push(s));
+  for (const protocols of [[], ["chat"], ["chat", "sessionkit.realtime.v2"]]) {
+    const ws = new WebSocket(url, protocols);
+    const outcome = await new Promise<string>((r) => {
+      ws.once("unexpected-response", (_req, res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => r(`${res.statusCode} ${body}`));
+      });
+      ws.once("open", () => r("open"));
+      ws.once("error", (err) => r(`error ${err.message}`));
+    });
+    assert.equal(outcome, `400 The WebSocket subprotocol ${SUBPROTOCOL} is required`, JSON.stringify(protocols));
+  }
+  // Nothing was kept: the connections are gone on the server side too.
+  await waitFor(() => tracked.openConnections() === 0, "the refused connections to close");
+  // Offering ours among others (or twice, in separate headers) is fine.
+  const ws = await rawSocket(url, ["chat", SUBPROTOCOL]);
+  assert.equal(ws.protocol, SUBPROTOCOL);
+  ws.terminate();
+  const res = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => {
+    import("node:http").then(({ request }) => {
+      const u = new URL(url.replace("ws:", "http:"));
+      request({
+        host: u.hostname, port: u.port, path: u.pathname,
+        headers: [
+          "Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13",
+          "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==",
+          "Sec-WebSocket-Protocol", "chat", "Sec-WebSocket-Protocol", SUBPROTOCOL,
+        ],
+      }).on("upgrade", (r, socket) => { socket.destroy(); resolve(r); })
+        .on("response", resolve).on("error", reject).end();
+    }, reject);
+  });
+  assert.equal(res.statusCode, 101);
+  assert.equal(res.headers["sec-websocket-protocol"], SUBPROTOCOL);
+  assert.equal(opened.length, 0);
+});
+
 test("a client that hangs up in the middle of the handshake leaves nothing behind", async () => {
   let release: () => void = () => {};
   const gate = new Promise<void>((r) => (release = r));
-  const { server, url } = await startServer({ authenticator: async () => { await gate; return true; } });
-  await using _server = server;
+  let asked = 0;
+  await using tracked = await startTrackedServer({ authenticator: async () => { asked++; await gate; return true; } });
+  const { server, url } = tracked;
   const ws = await rawSocket(url);
   ws.send(hello);
+  await waitFor(() => asked === 1, "the hello to be under check");
   ws.terminate();
-  await new Promise((r) => setTimeout(r, 20));
+  // The server must have seen the hang-up before the verdict comes: a socket that is
+  // still open when the welcome goes out is a session kept for its keep-alive window.
+  await waitFor(() => tracked.openConnections() === 0, "the server to see the hang-up");
   release();
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(server.sessions.size, 0);
+  await assertOnlyNewSession(server, url);
 });
 
 test("an authenticator that never answers is cut off by handshakeTimeout with CONNECTION_TIMEOUT", async () => {
@@ -195,8 +261,7 @@ test("an authenticator that never answers is cut off by handshakeTimeout with CO
   assert.deepEqual(await done, [closeCodeOf(CloseReason.CONNECTION_TIMEOUT), "CONNECTION_TIMEOUT"]);
   assert.ok(Date.now() - started < 1500, "closed in about handshakeTimeout");
   release(true); // the late verdict creates nothing
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(server.sessions.size, 0);
+  await assertOnlyNewSession(server, url);
 });
 
 test("an oversized first frame is refused (1009); a client whose hello is too large fails at once with MESSAGE_TOO_LARGE", async () => {
@@ -230,8 +295,7 @@ test("frames flooding in during the handshake end it with MESSAGE_QUEUE_LIMIT_RE
   for (let i = 0; i < 4; i++) ws.send(JSON.stringify({ s: i + 1, t: "m", p: "x", d: "z".repeat(400) }));
   assert.deepEqual(await done, [closeCodeOf(CloseReason.MESSAGE_QUEUE_LIMIT_REACHED), "MESSAGE_QUEUE_LIMIT_REACHED"]);
   release(true);
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(server.sessions.size, 0);
+  await assertOnlyNewSession(server, url);
 });
 
 test("a few frames sent right behind the hello are held and handled after the welcome", async () => {
@@ -245,7 +309,8 @@ test("a few frames sent right behind the hello are held and handled after the we
   ws.send(hello);
   ws.send('{"s":1,"t":"m","p":"x","d":1}');
   ws.send('{"s":2,"t":"m","p":"x","d":2}');
-  await new Promise((r) => setTimeout(r, 20));
+  await roundTrip(ws); // both frames have reached the server while the hello is being checked
+  assert.deepEqual(got, []);
   release(true);
   await waitFor(() => got.length === 2, "both early frames");
   assert.deepEqual(got, [1, 2]);

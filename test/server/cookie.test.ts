@@ -38,6 +38,29 @@ describe("session cookie: signing and bad input", () => {
     assert.deepEqual(signer.verify(signer.sign(id)), { id, current: true });
   });
 
+  it("remembering verified values never lets a tampered or foreign value through", async () => {
+    const { createHmac } = await import("node:crypto");
+    const signer = new CookieSigner([Buffer.from(SECRET), Buffer.from("old-secret-0123456789abcdef-0123456789")]);
+    const id = generateId();
+    const value = signer.sign(id);
+    assert.equal(value, `${id}.${createHmac("sha256", SECRET).update(id).digest("base64url")}`);
+    for (let i = 0; i < 3; i++) assert.deepEqual(signer.verify(value), { id, current: true }); // cached or not, same answer
+    const flipped = value.slice(0, -1) + (value.endsWith("A") ? "B" : "A");
+    assert.equal(signer.verify(flipped), undefined);
+    assert.equal(signer.verify(flipped), undefined, "a rejected value stays rejected");
+    // Signed by the rotated-out secret: valid but not current, also when asked again.
+    const old = `${id}.${createHmac("sha256", "old-secret-0123456789abcdef-0123456789").update(id).digest("base64url")}`;
+    assert.deepEqual(signer.verify(old), { id, current: false });
+    assert.deepEqual(signer.verify(old), { id, current: false });
+    // Another server's signer (other secret) never accepts our value, and ours never theirs.
+    const other = new CookieSigner([Buffer.from("another-secret-0123456789abcdef-012345")]);
+    assert.equal(other.verify(value), undefined);
+    assert.equal(signer.verify(other.sign(id)), undefined);
+    // Far more valid values than the memory holds: the earliest still verifies (recomputed).
+    for (let i = 0; i < 10_050; i++) signer.verify(signer.sign(generateId()));
+    assert.deepEqual(signer.verify(value), { id, current: true });
+  });
+
   it("gives a fresh session for tampered, truncated, oversized and garbage cookies", async () => {
     await using t = await app();
     const c = new Client(t.server.url);
