@@ -3,6 +3,7 @@
  * keeps serving, and no 'error' goes unhandled.
  */
 import assert from "node:assert/strict";
+import http from "node:http";
 import net from "node:net";
 import { test } from "node:test";
 import { WebSocket } from "ws";
@@ -213,19 +214,17 @@ test("an upgrade that does not offer the sessionkit.realtime.v1 subprotocol is r
   const ws = await rawSocket(url, ["chat", SUBPROTOCOL]);
   assert.equal(ws.protocol, SUBPROTOCOL);
   ws.terminate();
-  const res = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => {
-    import("node:http").then(({ request }) => {
-      const u = new URL(url.replace("ws:", "http:"));
-      request({
-        host: u.hostname, port: u.port, path: u.pathname,
-        headers: [
-          "Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13",
-          "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==",
-          "Sec-WebSocket-Protocol", "chat", "Sec-WebSocket-Protocol", SUBPROTOCOL,
-        ],
-      }).on("upgrade", (r, socket) => { socket.destroy(); resolve(r); })
-        .on("response", resolve).on("error", reject).end();
-    }, reject);
+  const u = new URL(url);
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    http.request({
+      host: u.hostname, port: u.port, path: u.pathname,
+      headers: [
+        "Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13",
+        "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Protocol", "chat", "Sec-WebSocket-Protocol", SUBPROTOCOL,
+      ],
+    }).on("upgrade", (r, socket) => { socket.destroy(); resolve(r); })
+      .on("response", resolve).on("error", reject).end();
   });
   assert.equal(res.statusCode, 101);
   assert.equal(res.headers["sec-websocket-protocol"], SUBPROTOCOL);

@@ -222,9 +222,12 @@ test("sendToFilter with a filter string pushes to the matching sessions only", a
       assert.equal(err.position, 13);
       return true;
     });
-    await waitFor(() => got.alice!.length === 3 && got.bob!.length === 3 && got.carol!.length === 3, "pushes");
-    await new Promise((r) => setTimeout(r, 30)); // nothing else arrives (7 was never sent)
-    assert.deepEqual(got, { alice: [1, 3, 6], bob: [3, 5, 6], carol: [2, 3, 6] });
+    // Nothing else arrives (7 was never sent): a last push to everyone comes after
+    // anything sent before it (each session's stream is in order), so once it is in, the
+    // lists are complete.
+    assert.equal(await server.sendToFilter("all", "news", "end"), 3);
+    await waitFor(() => Object.values(got).every((l) => l.at(-1) === "end"), "the closing push");
+    assert.deepEqual(got, { alice: [1, 3, 6, "end"], bob: [3, 5, 6, "end"], carol: [2, 3, 6, "end"] });
   } finally {
     for (const s of sessions) await s.close();
   }

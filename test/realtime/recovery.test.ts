@@ -71,13 +71,15 @@ test("requests in flight during a drop are answered after recovery", async () =>
   await using _server = server;
   let release: () => void = () => {};
   const gate = new Promise<void>((r) => (release = r));
+  let handling = 0;
   server.addHandler("wait", async (v) => {
+    handling++;
     await gate;
     return `done ${v}`;
   });
   const session = await new RealtimeSession(url, { reconnect: fastReconnect }).connect();
   const answer = session.request("wait", 1);
-  await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => handling === 1, "the server to be handling the request"); // in flight, not just queued
   server.getSession(session.sessionId!)!.socket!.terminate();
   await waitFor(() => session.state === "RECOVERING_RECONNECT", "recovering");
   release();

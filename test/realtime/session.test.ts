@@ -222,11 +222,12 @@ test("secrets stay out of inspect output", async () => {
 test("close() during connect() ends it as CLOSED_BY_CLIENT", async () => {
   let release: () => void = () => {};
   const gate = new Promise<void>((r) => (release = r));
-  const { server, url } = await startServer({ authenticator: async () => { await gate; return true; } });
+  let asked = 0;
+  const { server, url } = await startServer({ authenticator: async () => { asked++; await gate; return true; } });
   await using _server = server;
   const session = new RealtimeSession(url);
   const connecting = session.connect();
-  await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => asked === 1, "the hello to be under check"); // really in the middle of connect()
   await session.close();
   release();
   await assert.rejects(connecting, { code: "CLOSED_BY_CLIENT" });
