@@ -23,7 +23,10 @@ function runServer(): void {
   const users: Record<string, string> = { user: "pass" };
   const nonces = new Map<string, Set<string>>();
   let count = 0;
-  const H = (alg: string, s: string) => createHash(alg === "SHA-256" ? "sha256" : "md5").update(s).digest("hex");
+  const H = (alg: string, s: string) =>
+    createHash(alg === "SHA-256" ? "sha256" : "md5")
+      .update(s)
+      .digest("hex");
   const fields = (h: string) => {
     const out: Record<string, string> = {};
     for (const m of h.slice(7).matchAll(/([a-z*]+)=(?:"([^"]*)"|([^\s,]+))/gi)) out[m[1].toLowerCase()] = m[2] ?? m[3];

@@ -48,7 +48,11 @@ async function roundTrips(concurrency: number): Promise<void> {
     },
     { concurrency, ms: quick ? 500 : 2000, rounds: quick ? 3 : 5 },
   );
-  printTable(`round trips with cookies, concurrency ${concurrency}`, medians, "sessionkit + CookieJar", ["got + tough-cookie", "undici + tough-cookie by hand", "sessionkit, no jar (baseline)"]);
+  printTable(`round trips with cookies, concurrency ${concurrency}`, medians, "sessionkit + CookieJar", [
+    "got + tough-cookie",
+    "undici + tough-cookie by hand",
+    "sessionkit, no jar (baseline)",
+  ]);
   await ours.close();
   await bare.close();
   await agent.close();
@@ -81,7 +85,9 @@ async function jarOnly(): Promise<void> {
     },
     { concurrency: 1, ms: quick ? 500 : 2000, rounds: quick ? 3 : 5 },
   );
-  printTable("jar only: set one cookie + build the Cookie header (2,000 cookies, 200 sites), ops/s", medians, "sessionkit CookieJar", ["tough-cookie CookieJar"]);
+  printTable("jar only: set one cookie + build the Cookie header (2,000 cookies, 200 sites), ops/s", medians, "sessionkit CookieJar", [
+    "tough-cookie CookieJar",
+  ]);
 }
 
 try {

@@ -39,7 +39,12 @@ async function scenario(concurrency: number): Promise<void> {
     },
     { concurrency, ms: quick ? 500 : 2000, rounds: quick ? 3 : 5, warmupMs: quick ? 1000 : 2000 },
   );
-  printTable(`concurrency ${concurrency}, ${conns} connection(s) each`, medians, "sessionkit sendAndRead", ["undici request", "global fetch", "got", "axios"]);
+  printTable(`concurrency ${concurrency}, ${conns} connection(s) each`, medians, "sessionkit sendAndRead", [
+    "undici request",
+    "global fetch",
+    "got",
+    "axios",
+  ]);
   console.log(`ratio sessionkit fetch / global fetch: ${(medians["sessionkit fetch"] / medians["global fetch"]).toFixed(2)}×`);
   await session.close();
   await agent.close();
@@ -76,7 +81,9 @@ async function spliceMemory(mib: number): Promise<void> {
     return n;
   });
   console.log(`\n## sendAndSplice of ${mib} MiB`);
-  console.log(`sessionkit: ${ours.bytes} bytes, ${(ours.bytes / 1048576 / ours.secs).toFixed(0)} MiB/s, peak RSS growth ${ours.growthMiB.toFixed(1)} MiB (target < 100 MiB)`);
+  console.log(
+    `sessionkit: ${ours.bytes} bytes, ${(ours.bytes / 1048576 / ours.secs).toFixed(0)} MiB/s, peak RSS growth ${ours.growthMiB.toFixed(1)} MiB (target < 100 MiB)`,
+  );
   console.log(`undici request + pipeline: ${(peer.bytes / 1048576 / peer.secs).toFixed(0)} MiB/s, peak RSS growth ${peer.growthMiB.toFixed(1)} MiB`);
 }
 

@@ -101,7 +101,11 @@ async function burst(one: () => Promise<unknown>, refreshes: number, name: strin
   const ms = performance.now() - start;
   const used = process.cpuUsage(cpu);
   const after = await stats();
-  const d = { refreshes: after.refreshes - before.refreshes, requests: after.requests - before.requests, authorized: after.authorized - before.authorized };
+  const d = {
+    refreshes: after.refreshes - before.refreshes,
+    requests: after.requests - before.requests,
+    authorized: after.authorized - before.authorized,
+  };
   if (d.refreshes !== refreshes || d.requests !== BURST || d.authorized !== BURST) {
     throw new Error(`${name}: expected ${refreshes} refresh(es) and ${BURST} authorized requests, the server saw ${JSON.stringify(d)}`);
   }
@@ -125,14 +129,18 @@ const contenders: Record<string, () => Promise<Burst>> = {
   [PLAIN]: async () => {
     const accessJwt = (await sessionString(false)).split(":::")[2];
     const url = `${ready.pds}/xrpc/com.example.ping`;
-    return burst(async () => {
-      const msg = new Message("GET", url);
-      msg.requestHeaders.set("Accept", "application/json");
-      msg.requestHeaders.set("Authorization", `Bearer ${accessJwt}`);
-      const bytes = await plain.sendAndRead(msg);
-      if (msg.status !== 200) throw new Error(`HTTP ${msg.status}`);
-      return JSON.parse(Buffer.from(bytes).toString("utf8"));
-    }, 0, PLAIN);
+    return burst(
+      async () => {
+        const msg = new Message("GET", url);
+        msg.requestHeaders.set("Accept", "application/json");
+        msg.requestHeaders.set("Authorization", `Bearer ${accessJwt}`);
+        const bytes = await plain.sendAndRead(msg);
+        if (msg.status !== 200) throw new Error(`HTTP ${msg.status}`);
+        return JSON.parse(Buffer.from(bytes).toString("utf8"));
+      },
+      0,
+      PLAIN,
+    );
   },
 };
 const names = Object.keys(contenders);
@@ -160,7 +168,9 @@ for (let r = 0; r < ROUNDS; r++) {
 const med = Object.fromEntries(names.map((k) => [k, median(rps[k]!)]));
 const cpu = Object.fromEntries(names.map((k) => [k, median(cpuPerReq[k]!)]));
 
-console.log(`\n## login-refresh: bursts of ${BURST} concurrent requests, ${BURSTS} per case per round, ${ROUNDS} rounds, maxConnsPerHost ${values.conns}`);
+console.log(
+  `\n## login-refresh: bursts of ${BURST} concurrent requests, ${BURSTS} per case per round, ${ROUNDS} rounds, maxConnsPerHost ${values.conns}`,
+);
 console.log("| case | req/s (median) | client CPU µs/request (median) |");
 console.log("| --- | ---: | ---: |");
 for (const k of names) console.log(`| ${k} | ${med[k]!.toFixed(0)} | ${cpu[k]!.toFixed(1)} |`);

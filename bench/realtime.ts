@@ -57,16 +57,20 @@ async function rawSetup() {
   });
   let nextId = 0;
   return {
-    oneWay: (n: number) => new Promise<void>((resolve) => {
-      let got = 0;
-      onOneWay = () => { if (++got === n) resolve(); };
-      for (let i = 0; i < n; i++) client.send(JSON.stringify({ t: "m", p: "bench", d: { ...payload, n: i } }));
-    }),
-    request: (d: unknown) => new Promise((resolve) => {
-      const id = ++nextId;
-      pending.set(id, resolve);
-      client.send(JSON.stringify({ t: "q", id, p: "echo", d }));
-    }),
+    oneWay: (n: number) =>
+      new Promise<void>((resolve) => {
+        let got = 0;
+        onOneWay = () => {
+          if (++got === n) resolve();
+        };
+        for (let i = 0; i < n; i++) client.send(JSON.stringify({ t: "m", p: "bench", d: { ...payload, n: i } }));
+      }),
+    request: (d: unknown) =>
+      new Promise((resolve) => {
+        const id = ++nextId;
+        pending.set(id, resolve);
+        client.send(JSON.stringify({ t: "q", id, p: "echo", d }));
+      }),
     async close() {
       client.terminate();
       wss.close();
@@ -85,12 +89,16 @@ async function oursSetup() {
   const url = await server.listen(0);
   const session = await new RealtimeSession(url).connect();
   return {
-    server, session,
-    oneWay: (n: number) => new Promise<void>((resolve) => {
-      let got = 0;
-      onOneWay = () => { if (++got === n) resolve(); };
-      for (let i = 0; i < n; i++) session.send("bench", { ...payload, n: i });
-    }),
+    server,
+    session,
+    oneWay: (n: number) =>
+      new Promise<void>((resolve) => {
+        let got = 0;
+        onOneWay = () => {
+          if (++got === n) resolve();
+        };
+        for (let i = 0; i < n; i++) session.send("bench", { ...payload, n: i });
+      }),
     request: (d: unknown) => session.request("echo", d as never),
     async close() {
       await session.close();
@@ -130,12 +138,22 @@ type Impl = Awaited<ReturnType<typeof rawSetup>>;
 type Measure = { name: string; run: (impl: Impl) => Promise<[number, number]> };
 const measures: Measure[] = [
   { name: "one-way messages/s", run: async (impl) => [MESSAGES, await timeIt(() => impl.oneWay(MESSAGES))] },
-  { name: "request/response round trips/s (sequential)", run: async (impl) => [REQUESTS, await timeIt(() => requestsSequential(impl.request, REQUESTS))] },
-  { name: `request/response round trips/s (${WINDOW} in flight)`, run: async (impl) => [REQUESTS * 4, await timeIt(() => requestsWindowed(impl.request, REQUESTS * 4, WINDOW))] },
+  {
+    name: "request/response round trips/s (sequential)",
+    run: async (impl) => [REQUESTS, await timeIt(() => requestsSequential(impl.request, REQUESTS))],
+  },
+  {
+    name: `request/response round trips/s (${WINDOW} in flight)`,
+    run: async (impl) => [REQUESTS * 4, await timeIt(() => requestsWindowed(impl.request, REQUESTS * 4, WINDOW))],
+  },
 ];
 const results = measures.map(() => ({
-  raw: [] as number[], ours: [] as number[], ratios: [] as number[],
-  rawCpu: [] as number[], oursCpu: [] as number[], cpuRatios: [] as number[],
+  raw: [] as number[],
+  ours: [] as number[],
+  ratios: [] as number[],
+  rawCpu: [] as number[],
+  oursCpu: [] as number[],
+  cpuRatios: [] as number[],
 }));
 
 // Both set up side by side; each measurement runs raw and ours back to back (order
@@ -208,15 +226,23 @@ for (const [i, m] of measures.entries()) {
 }
 console.log(`\n| time to resume after a dropped socket (until a request succeeds) | median | max |`);
 console.log("| --- | ---: | ---: |");
-console.log(`| immediate retry strategy (protocol cost) | ${median(resumeImmediate).toFixed(1)} ms | ${Math.max(...resumeImmediate).toFixed(1)} ms |`);
-console.log(`| default strategy (first retry after 50–100 ms jitter) | ${median(resumeDefault).toFixed(1)} ms | ${Math.max(...resumeDefault).toFixed(1)} ms |`);
+console.log(
+  `| immediate retry strategy (protocol cost) | ${median(resumeImmediate).toFixed(1)} ms | ${Math.max(...resumeImmediate).toFixed(1)} ms |`,
+);
+console.log(
+  `| default strategy (first retry after 50–100 ms jitter) | ${median(resumeDefault).toFixed(1)} ms | ${Math.max(...resumeDefault).toFixed(1)} ms |`,
+);
 
 // ── session filter strings ───────────────────────────────────────────────────────────────
 {
   const text = "Department eq 'Accounts' and not $Transport is 'HTTP' or Country in ['UK', 'FR', 'DE'] and has Tier";
   const sessions = Array.from({ length: 10_000 }, (_, i) => ({
-    $SessionId: `s${i}`, $Principal: `user${i}`, $Transport: "WEBSOCKET",
-    Department: i % 3 ? "Payroll" : "Accounts", Country: ["UK", "FR", "US", "JP"][i % 4]!, ...(i % 5 ? {} : { Tier: "gold" }),
+    $SessionId: `s${i}`,
+    $Principal: `user${i}`,
+    $Transport: "WEBSOCKET",
+    Department: i % 3 ? "Payroll" : "Accounts",
+    Country: ["UK", "FR", "US", "JP"][i % 4]!,
+    ...(i % 5 ? {} : { Tier: "gold" }),
   }));
   const byHand = (p: Record<string, string>) =>
     (p.Department === "Accounts" && p.$Transport !== "HTTP") || (["UK", "FR", "DE"].includes(p.Country!) && "Tier" in p);
@@ -227,7 +253,11 @@ console.log(`| default strategy (first retry after 50–100 ms jitter) | ${media
   };
   const parseUs = median(Array.from({ length: 5 }, () => timeIt(() => parseFilter(text), 2000))) * 1000;
   const compiled = compileFilter(text);
-  const count = (f: (p: Record<string, string>) => boolean) => () => { let n = 0; for (const p of sessions) if (f(p)) n++; return n; };
+  const count = (f: (p: Record<string, string>) => boolean) => () => {
+    let n = 0;
+    for (const p of sessions) if (f(p)) n++;
+    return n;
+  };
   if (count(compiled)() !== count(byHand)()) throw new Error("the filter and the function disagree");
   const filterMs = median(Array.from({ length: 5 }, () => timeIt(count(compiled), 50)));
   const handMs = median(Array.from({ length: 5 }, () => timeIt(count(byHand), 50)));

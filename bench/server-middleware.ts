@@ -211,8 +211,7 @@ async function throughput(): Promise<{
   } finally {
     for (const { child } of servers.values()) child.kill();
   }
-  const pick = (f: (s: Sample) => number) =>
-    Object.fromEntries(TARGETS.map((t) => [t, median(samples.get(t)!.map(f))])) as Record<Target, number>;
+  const pick = (f: (s: Sample) => number) => Object.fromEntries(TARGETS.map((t) => [t, median(samples.get(t)!.map(f))])) as Record<Target, number>;
   return {
     rps: pick((s) => s.rps),
     cpu: pick((s) => s.cpuPerRequest),
@@ -245,12 +244,14 @@ async function redisRoundTrips(): Promise<Record<string, number> | string> {
   const prefix = `bench-${process.pid}:`;
   const store = new RedisStore({ client: counting, prefix });
   const mw = sessionMiddleware({ secret: "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz", store });
-  const server = http.createServer(mw.node((req, res) => {
-    const s = sessionData(req);
-    if (req.url === "/write") s.set("n", ((s.get("n") as number | undefined) ?? 0) + 1);
-    else void s.get("n");
-    res.end("ok");
-  }));
+  const server = http.createServer(
+    mw.node((req, res) => {
+      const s = sessionData(req);
+      if (req.url === "/write") s.set("n", ((s.get("n") as number | undefined) ?? 0) + 1);
+      else void s.get("n");
+      res.end("ok");
+    }),
+  );
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let cookie = "";
@@ -281,10 +282,14 @@ const fmt = (n: number) => n.toFixed(0).padStart(8);
 console.log(`\nMedian of ${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} keep-alive clients with cookies`);
 // "busy" near 100% for the server and well below for the load generator means the server
 // was the bottleneck, as intended; the other way round means the wall req/s measured the client.
-console.log(`  ${"target".padEnd(16)} ${"req/s".padStart(8)} ${"CPU us/req".padStart(11)} ${"req/CPU-s".padStart(10)} ${"server busy".padStart(12)} ${"client busy".padStart(12)}`);
+console.log(
+  `  ${"target".padEnd(16)} ${"req/s".padStart(8)} ${"CPU us/req".padStart(11)} ${"req/CPU-s".padStart(10)} ${"server busy".padStart(12)} ${"client busy".padStart(12)}`,
+);
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`.padStart(12);
 for (const t of TARGETS) {
-  console.log(`  ${t.padEnd(16)} ${fmt(rps[t])} ${cpu[t].toFixed(1).padStart(11)} ${fmt(cap[t]).padStart(10)} ${pct(serverBusy[t])} ${pct(loadBusy[t])}`);
+  console.log(
+    `  ${t.padEnd(16)} ${fmt(rps[t])} ${cpu[t].toFixed(1).padStart(11)} ${fmt(cap[t]).padStart(10)} ${pct(serverBusy[t])} ${pct(loadBusy[t])}`,
+  );
 }
 const ratio = (a: Target, b: Target) => `${(rps[a] / rps[b]).toFixed(2)}x wall, ${(cap[a] / cap[b]).toFixed(2)}x per CPU-second`;
 console.log("\nRatios");

@@ -30,11 +30,15 @@ switch (kind) {
     break;
   case "ours-node": {
     const mw = sessionMiddleware({ secret: SECRET });
-    listen(http.createServer(mw.node((req, res) => {
-      const s = sessionData(req);
-      s.set("n", ((s.get("n") as number | undefined) ?? 0) + 1);
-      res.end("ok");
-    })));
+    listen(
+      http.createServer(
+        mw.node((req, res) => {
+          const s = sessionData(req);
+          s.set("n", ((s.get("n") as number | undefined) ?? 0) + 1);
+          res.end("ok");
+        }),
+      ),
+    );
     break;
   }
   case "ours-express": {

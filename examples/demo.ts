@@ -140,7 +140,9 @@ try {
   const second = new Message("GET", `${base}/cacheable`);
   second.flags |= MessageFlags.COLLECT_METRICS;
   const b = new TextDecoder().decode(await session.sendAndRead(second));
-  console.log(`  first: fromCache=${first.fromCache}, second: fromCache=${second.fromCache}, network bytes ${second.metrics?.responseHeaderBytesReceived ?? 0}`);
+  console.log(
+    `  first: fromCache=${first.fromCache}, second: fromCache=${second.fromCache}, network bytes ${second.metrics?.responseHeaderBytesReceived ?? 0}`,
+  );
   check(!first.fromCache && second.fromCache && a === b, "second response came from the cache");
 
   console.log("\n6. A realtime session over WebSocket (through the same kind of Session)");

@@ -10,8 +10,7 @@ const users: Record<string, string> = { alice: "wonderland", bob: "builder" };
 
 await using server = new RealtimeServer({
   pingPeriod: 1000,
-  authenticator: (principal, credentials) =>
-    users[principal] === credentials.text() ? { properties: { room: "lobby" } } : false,
+  authenticator: (principal, credentials) => (users[principal] === credentials.text() ? { properties: { room: "lobby" } } : false),
 });
 const url = await server.listen(0);
 server.on("session-opened", (s) => console.log(`server: ${s.properties.$Principal} joined as ${s.id}`));

@@ -57,7 +57,8 @@ class LazyDecoder extends Transform {
     for (const coding of [...this.#codings].reverse()) {
       // Only the outermost decoder sees `first`; an inner deflate has to look at its own
       // first bytes (the outer decoder's output) to tell zlib from raw deflate.
-      const d = chain.length === 0 ? decoderFor(coding, first) : coding === "deflate" ? new LazyDecoder(["deflate"]) : decoderFor(coding, Buffer.alloc(0));
+      const d =
+        chain.length === 0 ? decoderFor(coding, first) : coding === "deflate" ? new LazyDecoder(["deflate"]) : decoderFor(coding, Buffer.alloc(0));
       if (d === null) throw new DecodeError(`Unsupported content coding "${coding}"`);
       chain.push(d);
     }
@@ -66,7 +67,8 @@ class LazyDecoder extends Transform {
     last.on("data", (c: Buffer) => {
       if (!this.push(c)) for (const d of chain) d.pause();
     });
-    for (const d of chain) d.on("error", (err) => this.destroy(new DecodeError(`Could not decode the ${this.#codings.join(", ")} body: ${err.message}`, { cause: err })));
+    for (const d of chain)
+      d.on("error", (err) => this.destroy(new DecodeError(`Could not decode the ${this.#codings.join(", ")} body: ${err.message}`, { cause: err })));
     this.#chain = chain;
   }
 

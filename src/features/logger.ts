@@ -96,13 +96,17 @@ export function redactBody(text: string, contentType: string | null): string {
       .map((p) => {
         const k = decodeSafe(p.split("=")[0]);
         // astrometry-style `request-json={...}` carries JSON inside a form field.
-        if (/json/i.test(k)) return `${p.split("=")[0]}=${encodeURIComponent(redactBody(decodeSafe(p.slice(p.indexOf("=") + 1)), "application/json"))}`;
+        if (/json/i.test(k))
+          return `${p.split("=")[0]}=${encodeURIComponent(redactBody(decodeSafe(p.slice(p.indexOf("=") + 1)), "application/json"))}`;
         return SECRET_FIELD.test(k) ? `${p.split("=")[0]}=[REDACTED]` : p;
       })
       .join("&");
   }
   // Unstructured: hide anything shaped like "secretName": "value" or secretName=value.
-  return text.replace(/("?[A-Za-z_-]*(?:pass(?:word)?|token|jwt|secret|api[-_]?key|session)[A-Za-z_-]*"?\s*[:=]\s*)("[^"]*"|[^\s,&}]+)/gi, "$1[REDACTED]");
+  return text.replace(
+    /("?[A-Za-z_-]*(?:pass(?:word)?|token|jwt|secret|api[-_]?key|session)[A-Za-z_-]*"?\s*[:=]\s*)("[^"]*"|[^\s,&}]+)/gi,
+    "$1[REDACTED]",
+  );
 }
 
 /** `?access_token=abc&page=2` → `?access_token=[REDACTED]&page=2` (secret-looking names only). */

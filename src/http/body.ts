@@ -75,7 +75,8 @@ export function readAll(stream: Readable): Promise<Uint8Array> {
     });
     stream.once("error", (err) => reject(mapTransportError(err, "body")));
     stream.once("close", () => {
-      if (!stream.readableEnded) reject(stream.errored ? mapTransportError(stream.errored, "body") : new AbortError("The body was closed before it ended"));
+      if (!stream.readableEnded)
+        reject(stream.errored ? mapTransportError(stream.errored, "body") : new AbortError("The body was closed before it ended"));
     });
   });
 }

@@ -180,7 +180,14 @@ export function createConnector(opts: ConnectorOptions): Connector {
     req.once("connect", (res, socket, head) => {
       if (res.statusCode !== 200) {
         socket.destroy();
-        finish(new ProxyConnectError(res.statusCode ?? 0, res.statusMessage ?? "", MessageHeaders.fromUndici(res.headers as Record<string, string | string[]>)), null);
+        finish(
+          new ProxyConnectError(
+            res.statusCode ?? 0,
+            res.statusMessage ?? "",
+            MessageHeaders.fromUndici(res.headers as Record<string, string | string[]>),
+          ),
+          null,
+        );
         return;
       }
       if (head.length > 0) socket.unshift(head);

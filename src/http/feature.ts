@@ -87,8 +87,16 @@ export interface SessionFeature {
 export type SessionFeatureClass<T extends object = object> = abstract new (...args: any[]) => T;
 
 const HOOKS = [
-  "attach", "detach", "requestQueued", "beforeSend", "gotHeaders", "wrapBody", "gotBody",
-  "restarted", "failed", "requestUnqueued",
+  "attach",
+  "detach",
+  "requestQueued",
+  "beforeSend",
+  "gotHeaders",
+  "wrapBody",
+  "gotBody",
+  "restarted",
+  "failed",
+  "requestUnqueued",
 ] as const;
 
 /**

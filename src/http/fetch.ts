@@ -56,7 +56,12 @@ export async function sessionFetch(send: MessageSender, input: RequestInfo | URL
   } else {
     url = input instanceof URL ? input.href : String(input);
   }
-  method = (method ?? "GET").toUpperCase() === method ? method! : ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"].includes((method ?? "GET").toUpperCase()) ? (method ?? "GET").toUpperCase() : method!;
+  method =
+    (method ?? "GET").toUpperCase() === method
+      ? method!
+      : ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"].includes((method ?? "GET").toUpperCase())
+        ? (method ?? "GET").toUpperCase()
+        : method!;
   if ((method === "GET" || method === "HEAD") && body !== null) {
     throw new InvalidArgumentError("Request with GET/HEAD method cannot have a body");
   }

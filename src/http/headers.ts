@@ -12,10 +12,7 @@ import { InvalidArgumentError } from "../errors.js";
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
-export type HeadersInit =
-  | MessageHeaders
-  | Iterable<readonly [string, string]>
-  | Record<string, string | readonly string[] | undefined>;
+export type HeadersInit = MessageHeaders | Iterable<readonly [string, string]> | Record<string, string | readonly string[] | undefined>;
 
 export class MessageHeaders implements Iterable<[string, string]> {
   #list: string[] = [];

@@ -59,20 +59,26 @@ export interface MessageMetrics {
 
 export function emptyMetrics(): MessageMetrics {
   return {
-    fetchStart: 0, dnsStart: 0, dnsEnd: 0, connectStart: 0, connectEnd: 0, tlsStart: 0,
-    requestStart: 0, responseStart: 0, responseEnd: 0,
-    requestHeaderBytesSent: 0, requestBodySize: 0, requestBodyBytesSent: 0,
-    responseHeaderBytesReceived: 0, responseBodySize: 0, responseBodyBytesReceived: 0,
+    fetchStart: 0,
+    dnsStart: 0,
+    dnsEnd: 0,
+    connectStart: 0,
+    connectEnd: 0,
+    tlsStart: 0,
+    requestStart: 0,
+    responseStart: 0,
+    responseEnd: 0,
+    requestHeaderBytesSent: 0,
+    requestBodySize: 0,
+    requestBodyBytesSent: 0,
+    responseHeaderBytesReceived: 0,
+    responseBodySize: 0,
+    responseBodyBytesReceived: 0,
   };
 }
 
 /** A request body as given to `setRequestBody`. Streams can be sent once only. */
-export type RequestBodyInit =
-  | Uint8Array
-  | string
-  | ReadableStream<Uint8Array>
-  | AsyncIterable<Uint8Array>
-  | Readable;
+export type RequestBodyInit = Uint8Array | string | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Readable;
 
 export interface SniffedType {
   contentType: string;
@@ -219,11 +225,7 @@ function normalizeMethod(method: string): string {
 }
 
 function isStreamLike(v: unknown): boolean {
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    (typeof (v as ReadableStream).getReader === "function" || Symbol.asyncIterator in (v as object))
-  );
+  return typeof v === "object" && v !== null && (typeof (v as ReadableStream).getReader === "function" || Symbol.asyncIterator in (v as object));
 }
 
 export function parseHttpUrl(input: string | URL): URL {

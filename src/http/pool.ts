@@ -49,7 +49,10 @@ export class PooledConnection {
         const pre = this.#pre;
         if (pre !== null) {
           this.#pre = null;
-          pre.then((s) => cb(null, s), (e: Error) => cb(e, null));
+          pre.then(
+            (s) => cb(null, s),
+            (e: Error) => cb(e, null),
+          );
           return;
         }
         connector((err, socket) => {
@@ -72,7 +75,10 @@ export class PooledConnection {
     this.#pre = new Promise<Socket>((resolve, reject) => {
       connector((err, socket) => (err || !socket ? reject(err ?? new Error("no socket")) : resolve(socket)));
     });
-    this.#pre.then((s) => (this.socket = s), () => undefined);
+    this.#pre.then(
+      (s) => (this.socket = s),
+      () => undefined,
+    );
     return this.#pre.then(() => undefined);
   }
 
@@ -83,7 +89,10 @@ export class PooledConnection {
   destroy(): void {
     const pre = this.#pre;
     this.#pre = null;
-    pre?.then((s) => s.destroy(), () => undefined);
+    pre?.then(
+      (s) => s.destroy(),
+      () => undefined,
+    );
     this.client.destroy().catch(() => undefined);
   }
 }
@@ -143,7 +152,16 @@ export class ConnectionPool {
     if (now !== null) return Promise.resolve(now);
     if (opts.signal?.aborted) return Promise.reject(new AbortError());
     return new Promise((resolve, reject) => {
-      const w: Waiter = { key, priority: opts.priority, seq: this.#seq++, newConnection: opts.newConnection, settings, resolve, reject, signal: opts.signal };
+      const w: Waiter = {
+        key,
+        priority: opts.priority,
+        seq: this.#seq++,
+        newConnection: opts.newConnection,
+        settings,
+        resolve,
+        reject,
+        signal: opts.signal,
+      };
       if (opts.signal) {
         w.onAbort = () => {
           const i = this.#waiters.indexOf(w);

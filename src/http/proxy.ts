@@ -43,9 +43,16 @@ function parseNoProxyEntry(entry: string): { host: string; port?: string } | nul
 export const directResolver: ProxyResolver = () => null;
 
 /** Resolves from the environment each call, so changes to process.env apply (slower). */
-export const envProxyResolver: ProxyResolver = (url) => resolveFrom(url, read(process.env, "NO_PROXY"), read(process.env, "HTTPS_PROXY"), read(process.env, "HTTP_PROXY"), read(process.env, "ALL_PROXY"));
+export const envProxyResolver: ProxyResolver = (url) =>
+  resolveFrom(url, read(process.env, "NO_PROXY"), read(process.env, "HTTPS_PROXY"), read(process.env, "HTTP_PROXY"), read(process.env, "ALL_PROXY"));
 
-function resolveFrom(url: URL, noProxy: string | undefined, https: string | undefined, http: string | undefined, all: string | undefined): string | null {
+function resolveFrom(
+  url: URL,
+  noProxy: string | undefined,
+  https: string | undefined,
+  http: string | undefined,
+  all: string | undefined,
+): string | null {
   if (matchesNoProxy(url, noProxy)) return null;
   const secure = url.protocol === "https:" || url.protocol === "wss:";
   return (secure ? https : http) ?? all ?? null;

@@ -95,7 +95,7 @@ export class Session extends EventEmitter<SessionEvents> {
       },
     );
     this.#pool = this.#transport.pool;
-    this.#userAgentRaw = options.userAgent === null ? null : checkOptionalString("userAgent", options.userAgent) ?? "";
+    this.#userAgentRaw = options.userAgent === null ? null : (checkOptionalString("userAgent", options.userAgent) ?? "");
     this.#userAgent = resolveUserAgent(this.#userAgentRaw);
     if (options.acceptLanguageAuto) this.acceptLanguageAuto = true;
     if (options.acceptLanguage != null) this.acceptLanguage = options.acceptLanguage;
@@ -392,7 +392,12 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** Sends, restarts and redirects until a response the caller should get. */
-  async #runUntilFinal(msg: Message, features: readonly SessionFeature[], signal: Cancellation, metrics: ReturnType<typeof emptyMetrics> | null): Promise<Transmitted> {
+  async #runUntilFinal(
+    msg: Message,
+    features: readonly SessionFeature[],
+    signal: Cancellation,
+    metrics: ReturnType<typeof emptyMetrics> | null,
+  ): Promise<Transmitted> {
     for (;;) {
       this.#applyDefaultHeaders(msg);
       let synthetic: SyntheticResponse | void = undefined;

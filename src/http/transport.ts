@@ -123,7 +123,11 @@ export class Transport implements TransportSettings {
       });
       const reused = !conn.fresh;
       const headers = msg.requestHeaders._flat as string[];
-      const sendHeaders = viaHttpProxy ? [...headers, "host", target.host] : proxy !== null ? headers.filter((_, i, a) => !/^proxy-authorization$/i.test(a[i - (i % 2)])) : headers;
+      const sendHeaders = viaHttpProxy
+        ? [...headers, "host", target.host]
+        : proxy !== null
+          ? headers.filter((_, i, a) => !/^proxy-authorization$/i.test(a[i - (i % 2)]))
+          : headers;
       const body = msg.requestBody;
       if (body !== null && !msg.bodyReplayable) msg._markBodyUsed();
       const socketBefore = conn.socket ? { r: conn.socket.bytesRead, w: conn.socket.bytesWritten } : { r: 0, w: 0 };
@@ -213,7 +217,6 @@ export class Transport implements TransportSettings {
       if (!body.readableEnded) this.pool.discard(conn);
     });
   }
-
 }
 
 /** ws:/wss: URLs travel as http:/https: for the HTTP part (the upgrade). */
@@ -225,4 +228,3 @@ export function toHttpUrl(url: URL): URL {
   }
   return url;
 }
-

@@ -68,7 +68,8 @@ export async function websocketConnect(session: Session, msg: Message, options: 
     for (;;) {
       const ua = session.userAgent;
       if (ua !== null) msg.requestHeaders.set("User-Agent", ua);
-      if (session.acceptLanguage !== null && !msg.requestHeaders.has("Accept-Language")) msg.requestHeaders.set("Accept-Language", session.acceptLanguage);
+      if (session.acceptLanguage !== null && !msg.requestHeaders.has("Accept-Language"))
+        msg.requestHeaders.set("Accept-Language", session.acceptLanguage);
       for (const f of features) await f.beforeSend?.(msg, session);
       const outcome = await attempt(session, msg, options);
       if (outcome.kind === "open") {

@@ -59,7 +59,11 @@ export class ApiKeyProfile implements CredentialProfile<ApiKeyCredentials, ApiKe
     const body = ex.json as { status?: unknown; session?: unknown; errormessage?: unknown } | null;
     if (ex.status !== 200 || body?.status !== "success") {
       const why = safeServerText(body?.errormessage, 200, [credentials.apiKey]);
-      throw new LoginFailedError(`Login failed (HTTP ${ex.status}, status ${JSON.stringify(typeof body?.status === "string" ? body.status.slice(0, 40) : null)})${why ? `: ${why}` : ""}`, ex.status, typeof body?.status === "string" ? body.status.slice(0, 40) : null);
+      throw new LoginFailedError(
+        `Login failed (HTTP ${ex.status}, status ${JSON.stringify(typeof body?.status === "string" ? body.status.slice(0, 40) : null)})${why ? `: ${why}` : ""}`,
+        ex.status,
+        typeof body?.status === "string" ? body.status.slice(0, 40) : null,
+      );
     }
     if (typeof body.session !== "string" || !SESSION_KEY.test(body.session)) {
       throw new LoginFailedError("Login answered success without a well-formed session key", ex.status);
@@ -207,7 +211,11 @@ export class ApiKeySession extends CredentialSession<ApiKeyCredentials, ApiKeySt
     const b = json as { status?: unknown; errormessage?: unknown } | null;
     if (msg.status !== 200 || b?.status === "error") {
       const why = safeServerText(b?.errormessage, 200, [this.key, ...this.#apiKeys]);
-      throw new ServiceError(`${service} failed (HTTP ${msg.status})${why ? `: ${why}` : ""}`, msg.status, typeof b?.status === "string" ? b.status.slice(0, 40) : null);
+      throw new ServiceError(
+        `${service} failed (HTTP ${msg.status})${why ? `: ${why}` : ""}`,
+        msg.status,
+        typeof b?.status === "string" ? b.status.slice(0, 40) : null,
+      );
     }
     return json as T;
   }

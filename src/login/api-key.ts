@@ -56,5 +56,7 @@ export function resolveApiKey(sources: ApiKeySources): { key: string; source: Ap
     if (key !== null) return { key, source: "environment" };
     envNote = `the environment variable ${envVar} is not set`;
   }
-  throw new ApiKeyError(`No API key found: pass { apiKey }, put the key alone in a file given as keyLocation, or set the environment variable ${envVar ?? "(envVar)"}. Tried: no apiKey argument; ${fileNote}; ${envNote}.`);
+  throw new ApiKeyError(
+    `No API key found: pass { apiKey }, put the key alone in a file given as keyLocation, or set the environment variable ${envVar ?? "(envVar)"}. Tried: no apiKey argument; ${fileNote}; ${envNote}.`,
+  );
 }

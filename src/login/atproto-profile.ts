@@ -55,7 +55,13 @@ const TOKEN = /^[A-Za-z0-9_\-.]{1,8192}$/;
 const DID = /^did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,2048}$/;
 const HANDLE = /^[^\s:]{1,253}$/;
 
-export function makeAtprotoState(fields: { handle: unknown; did: unknown; accessJwt: unknown; refreshJwt: unknown; pdsEndpoint: unknown }): AtprotoState | null {
+export function makeAtprotoState(fields: {
+  handle: unknown;
+  did: unknown;
+  accessJwt: unknown;
+  refreshJwt: unknown;
+  pdsEndpoint: unknown;
+}): AtprotoState | null {
   const { handle, did, accessJwt, refreshJwt } = fields;
   if (typeof handle !== "string" || !HANDLE.test(handle)) return null;
   if (typeof did !== "string" || !DID.test(did) || did.includes(SEPARATOR) || did.endsWith(":")) return null;
@@ -138,7 +144,11 @@ export class AtprotoProfile implements CredentialProfile<AtprotoCredentials, Atp
     const ex = await ctx.exchange(jsonPost(`${this.service}/xrpc/com.atproto.server.createSession`, body), "login");
     if (ex.status !== 200) {
       const e = xrpcError(ex, [password, authFactorToken ?? ""]);
-      throw new LoginFailedError(`createSession failed with HTTP ${ex.status}${e.name ? ` (${e.name})` : ""}${e.message ? `: ${e.message}` : ""}`, ex.status, e.name);
+      throw new LoginFailedError(
+        `createSession failed with HTTP ${ex.status}${e.name ? ` (${e.name})` : ""}${e.message ? `: ${e.message}` : ""}`,
+        ex.status,
+        e.name,
+      );
     }
     return this.#stateFrom(ex, this.service, "createSession");
   }
@@ -149,7 +159,10 @@ export class AtprotoProfile implements CredentialProfile<AtprotoCredentials, Atp
     const ex = await ctx.exchange(msg, "refresh");
     if (ex.status !== 200) {
       const e = xrpcError(ex);
-      if ((ex.status === 400 || ex.status === 401) && (e.name === "ExpiredToken" || e.name === "InvalidToken" || e.name === "AuthenticationRequired")) {
+      if (
+        (ex.status === 400 || ex.status === 401) &&
+        (e.name === "ExpiredToken" || e.name === "InvalidToken" || e.name === "AuthenticationRequired")
+      ) {
         throw new SessionExpiredError(`The PDS refused the refresh token (${e.name}): log in again`);
       }
       throw new ServiceError(`refreshSession failed with HTTP ${ex.status}${e.name ? ` (${e.name})` : ""}`, ex.status, e.name);

@@ -87,7 +87,11 @@ export class AtprotoSession extends CredentialSession<AtprotoCredentials, Atprot
       const b = json as { error?: unknown; message?: unknown } | null;
       const name = typeof b?.error === "string" ? b.error.slice(0, 100) : null;
       const detail = safeServerText(b?.message, 200, [this.state?.accessJwt, this.state?.refreshJwt]);
-      throw new ServiceError(`XRPC ${msg.url.pathname} failed with HTTP ${msg.status}${name ? ` (${name})` : ""}${detail ? `: ${detail}` : ""}`, msg.status, name);
+      throw new ServiceError(
+        `XRPC ${msg.url.pathname} failed with HTTP ${msg.status}${name ? ` (${name})` : ""}${detail ? `: ${detail}` : ""}`,
+        msg.status,
+        name,
+      );
     }
     return json as T;
   }

@@ -277,25 +277,22 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
     this.#expired = event === "EXPIRED";
     this.#gen++;
     this.#computeTimes(next, fresh);
-    const change = new SessionChange(
-      event,
-      next === null ? {} : this.#profile.describe(next),
-      next === null ? null : this.exportSessionString(),
-    );
+    const change = new SessionChange(event, next === null ? {} : this.#profile.describe(next), next === null ? null : this.exportSessionString());
     await notifyListeners(this.#listeners, change);
   }
 
   #computeTimes(state: S | null, fresh: boolean): void {
-    const schedule = state === null
-      ? { accessRefreshAt: Number.POSITIVE_INFINITY, refreshDeadAt: Number.POSITIVE_INFINITY }
-      : refreshSchedule({
-          accessToken: this.#profile.accessToken?.(state) ?? null,
-          refreshToken: this.#profile.refreshToken?.(state) ?? null,
-          fresh,
-          now: Date.now(),
-          marginMs: this.#marginMs,
-          skewMs: this.#skewMs,
-        });
+    const schedule =
+      state === null
+        ? { accessRefreshAt: Number.POSITIVE_INFINITY, refreshDeadAt: Number.POSITIVE_INFINITY }
+        : refreshSchedule({
+            accessToken: this.#profile.accessToken?.(state) ?? null,
+            refreshToken: this.#profile.refreshToken?.(state) ?? null,
+            fresh,
+            now: Date.now(),
+            marginMs: this.#marginMs,
+            skewMs: this.#skewMs,
+          });
     this.#accessRefreshAt = schedule.accessRefreshAt;
     this.#refreshDeadAt = schedule.refreshDeadAt;
   }
@@ -375,8 +372,7 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
    * WHATWG fetch with credentials. It reuses the session's fetch adapter (http/fetch.ts)
    * over this object's send path, so body-only expiry is handled for fetch as well.
    */
-  readonly fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> =>
-    sessionFetch(this.#fetchTarget, input, init);
+  readonly fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => sessionFetch(this.#fetchTarget, input, init);
 
   // sessionFetch runs a message through a send path; this one adds credentials and refresh.
   readonly #fetchTarget = async (msg: Message, options: SendOptions) => ({ body: await this.#sendRaw(msg, options) });
@@ -390,8 +386,11 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
     // Only the first request of a burst starts it; the others find it running (and do not
     // each hang a no-op handler on it).
     if (
-      this.#state !== null && this.#renewFlight.current === null && this.#loginFlight.current === null &&
-      Date.now() >= this.#accessRefreshAt && this.#profile.inScope(msg.url, this.#state)
+      this.#state !== null &&
+      this.#renewFlight.current === null &&
+      this.#loginFlight.current === null &&
+      Date.now() >= this.#accessRefreshAt &&
+      this.#profile.inScope(msg.url, this.#state)
     ) {
       this.#renew(this.#gen).catch(() => undefined);
     }

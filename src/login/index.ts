@@ -9,8 +9,13 @@ export type { CredentialProfile, ProfileContext, Exchange, ExchangeKind } from "
 export { SessionEvent, SessionChange } from "./session-events.js";
 export type { SessionEventName, SessionChangeListener } from "./session-events.js";
 export {
-  ApiKeyError, LoginFailedError, RateLimitedError, SessionExpiredError, NotLoggedInError,
-  InvalidSessionStringError, ServiceError,
+  ApiKeyError,
+  LoginFailedError,
+  RateLimitedError,
+  SessionExpiredError,
+  NotLoggedInError,
+  InvalidSessionStringError,
+  ServiceError,
 } from "./errors.js";
 export { encodeSessionString, decodeSessionString, SESSION_STRING_VERSION } from "./session-string.js";
 export { decodeJwtClaims, jwtExpiresAt } from "./jwt.js";
@@ -20,9 +25,7 @@ export { LoginGate, readRateLimit, parseRetryAfter } from "./rate-limit.js";
 export type { RateLimitInfo } from "./rate-limit.js";
 export { AtprotoSession } from "./atproto-session.js";
 export type { AtprotoSessionOptions, XrpcParams } from "./atproto-session.js";
-export {
-  AtprotoProfile, DEFAULT_ATPROTO_SERVICE, parseAtprotoSessionString, formatAtprotoSessionString, pdsFromDidDoc,
-} from "./atproto-profile.js";
+export { AtprotoProfile, DEFAULT_ATPROTO_SERVICE, parseAtprotoSessionString, formatAtprotoSessionString, pdsFromDidDoc } from "./atproto-profile.js";
 export type { AtprotoCredentials, AtprotoState } from "./atproto-profile.js";
 export { ApiKeySession, ApiKeyProfile, ASTROMETRY_API_URL, ASTROMETRY_API_KEY_ENV } from "./api-key-session.js";
 export type { ApiKeySessionOptions, ApiKeyLoginOptions, ApiKeyCredentials, ApiKeyState } from "./api-key-session.js";

@@ -43,7 +43,10 @@ export function decodeSessionString(value: unknown, profile: string): Record<str
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new InvalidSessionStringError("payload is not an object");
   const { p, s } = parsed as { p?: unknown; s?: unknown };
-  if (p !== profile) throw new InvalidSessionStringError(`made for another profile (${typeof p === "string" ? JSON.stringify(p.slice(0, 40)) : "none"}), not ${JSON.stringify(profile)}`);
+  if (p !== profile)
+    throw new InvalidSessionStringError(
+      `made for another profile (${typeof p === "string" ? JSON.stringify(p.slice(0, 40)) : "none"}), not ${JSON.stringify(profile)}`,
+    );
   if (typeof s !== "object" || s === null || Array.isArray(s)) throw new InvalidSessionStringError("no session state");
   return s as Record<string, unknown>;
 }

@@ -7,10 +7,7 @@
  */
 import { SessionKitError } from "../errors.js";
 import { RemoteHandlerError, RequestTimeoutError } from "./errors.js";
-import {
-  messageBody, responseBody, sequencedText,
-  type AckFrame, type SequencedFrame, type Value,
-} from "./protocol.js";
+import { messageBody, responseBody, sequencedText, type AckFrame, type SequencedFrame, type Value } from "./protocol.js";
 import { ReplayBuffer } from "./replay-buffer.js";
 
 export type Handler = (value: Value, path: string) => unknown;
@@ -116,12 +113,13 @@ export class Channel {
     if (this.#opts.assignSeq) throw new TypeError("requests need locally numbered frames");
     const seq = this.outSeq + 1;
     const promise = new Promise<Value>((resolve, reject) => {
-      const timer = timeoutMs > 0 && Number.isFinite(timeoutMs)
-        ? setTimeout(() => {
-            this.#pending.delete(seq);
-            reject(new RequestTimeoutError(path, timeoutMs));
-          }, timeoutMs).unref()
-        : undefined;
+      const timer =
+        timeoutMs > 0 && Number.isFinite(timeoutMs)
+          ? setTimeout(() => {
+              this.#pending.delete(seq);
+              reject(new RequestTimeoutError(path, timeoutMs));
+            }, timeoutMs).unref()
+          : undefined;
       this.#pending.set(seq, { resolve, reject, timer });
     });
     this.#enqueue(body);

@@ -31,9 +31,7 @@ export interface OpenedSocket {
   takeEarlyFrames(): Array<[data: Uint8Array | string, isBinary: boolean]>;
 }
 
-export async function openSession(
-  http: Session, url: string, first: string, timeoutMs: number, cancel: AbortSignal,
-): Promise<OpenedSocket> {
+export async function openSession(http: Session, url: string, first: string, timeoutMs: number, cancel: AbortSignal): Promise<OpenedSocket> {
   const signal = AbortSignal.any([cancel, AbortSignal.timeout(timeoutMs)]);
   let conn: WebsocketConnection;
   try {
@@ -68,9 +66,7 @@ export async function openSession(
   }
 }
 
-function awaitAnswer(
-  conn: WebsocketConnection, first: string, signal: AbortSignal, onAnswer: () => void,
-): Promise<WelcomeFrame | ResumedFrame> {
+function awaitAnswer(conn: WebsocketConnection, first: string, signal: AbortSignal, onAnswer: () => void): Promise<WelcomeFrame | ResumedFrame> {
   return new Promise((resolve, reject) => {
     const done = (fn: () => void) => {
       conn.off("message", onMessage);
@@ -90,8 +86,7 @@ function awaitAnswer(
       if (frame.t === "welcome" || frame.t === "resumed") {
         onAnswer();
         done(() => resolve(frame));
-      }
-      else done(() => reject(new HandshakeFailure("The server's answer was not understood", CloseReason.HANDSHAKE_ERROR)));
+      } else done(() => reject(new HandshakeFailure("The server's answer was not understood", CloseReason.HANDSHAKE_ERROR)));
     };
     const onClose = (code: number) => {
       // 1009: the hello itself was over the server's maxMessageSize (ws closes before we
@@ -105,6 +100,8 @@ function awaitAnswer(
     conn.on("message", onMessage);
     conn.on("close", onClose);
     signal.addEventListener("abort", onAbort, { once: true });
-    conn.send(first).catch(() => { /* the 'close' that follows reports it */ });
+    conn.send(first).catch(() => {
+      /* the 'close' that follows reports it */
+    });
   });
 }

@@ -71,8 +71,19 @@ type Token =
 
 function isSpace(c: number): boolean {
   // space, \t \n \v \f \r, NBSP and the other characters String.prototype.trim removes
-  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0xfeff || c === 0x2028 || c === 0x2029
-    || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x202f || c === 0x205f || c === 0x3000;
+  return (
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    c === 0xa0 ||
+    c === 0xfeff ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000
+  );
 }
 
 const PUNCTUATION = new Set(["(", ")", "[", "]", ","]);
@@ -272,10 +283,14 @@ class Parser {
 
 function describe(t: Token): string {
   switch (t.kind) {
-    case "eof": return "the end of the filter";
-    case "word": return `'${t.text.length > 40 ? t.text.slice(0, 40) + "…" : t.text}'`;
-    case "string": return "a string";
-    default: return `'${t.kind}'`;
+    case "eof":
+      return "the end of the filter";
+    case "word":
+      return `'${t.text.length > 40 ? t.text.slice(0, 40) + "…" : t.text}'`;
+    case "string":
+      return "a string";
+    default:
+      return `'${t.kind}'`;
   }
 }
 

@@ -23,6 +23,4 @@ export { backoff } from "./reconnect.js";
 export type { ReconnectOptions, ReconnectStrategy } from "./reconnect.js";
 export { createRedisCluster } from "./cluster.js";
 export type { ClusterBackplane, RedisClusterOptions } from "./cluster.js";
-export {
-  RealtimeSessionClosedError, RequestTimeoutError, RemoteHandlerError, SessionNotFoundError, MessageTooLargeError,
-} from "./errors.js";
+export { RealtimeSessionClosedError, RequestTimeoutError, RemoteHandlerError, SessionNotFoundError, MessageTooLargeError } from "./errors.js";

@@ -28,7 +28,8 @@ export function checkUserProperties(value: unknown): string | undefined {
   for (const [k, v] of entries) {
     if (k.startsWith("$")) return `property ${JSON.stringify(k)} is fixed and set by the server`;
     if (k.length > MAX_KEY_LENGTH || !USER_KEY.test(k)) return `property key ${JSON.stringify(k.slice(0, 64))} is not allowed`;
-    if (typeof v !== "string" || v.length > MAX_VALUE_LENGTH) return `property ${JSON.stringify(k)} must be a string of at most ${MAX_VALUE_LENGTH} characters`;
+    if (typeof v !== "string" || v.length > MAX_VALUE_LENGTH)
+      return `property ${JSON.stringify(k)} must be a string of at most ${MAX_VALUE_LENGTH} characters`;
   }
   return undefined;
 }

@@ -25,17 +25,59 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 /** What can be sent: anything JSON can carry, or bytes. */
 export type Value = JsonValue | Uint8Array;
 
-export interface HelloFrame { t: "hello"; v: number; principal: string; credentials: string; properties: Record<string, string> }
-export interface ResumeFrame { t: "resume"; v: number; sessionId: string; token: string; ack: number }
-export interface WelcomeFrame {
-  t: "welcome"; sessionId: string; token: string; properties: Record<string, string>;
-  ack: number; ping: number; keepAlive: number; maxMessageSize: number;
+export interface HelloFrame {
+  t: "hello";
+  v: number;
+  principal: string;
+  credentials: string;
+  properties: Record<string, string>;
 }
-export interface ResumedFrame { t: "resumed"; ack: number; ping: number; keepAlive: number; maxMessageSize: number }
-export interface MessageFrame { t: "m" | "q"; s: number; p: string; value: Value }
-export interface ResponseFrame { t: "r"; s: number; c: number; value?: Value; error?: { code: string; message: string } }
-export interface AckFrame { t: "a"; a: number }
-export interface PingFrame { t: "ping" | "pong"; ts: number; now?: number }
+export interface ResumeFrame {
+  t: "resume";
+  v: number;
+  sessionId: string;
+  token: string;
+  ack: number;
+}
+export interface WelcomeFrame {
+  t: "welcome";
+  sessionId: string;
+  token: string;
+  properties: Record<string, string>;
+  ack: number;
+  ping: number;
+  keepAlive: number;
+  maxMessageSize: number;
+}
+export interface ResumedFrame {
+  t: "resumed";
+  ack: number;
+  ping: number;
+  keepAlive: number;
+  maxMessageSize: number;
+}
+export interface MessageFrame {
+  t: "m" | "q";
+  s: number;
+  p: string;
+  value: Value;
+}
+export interface ResponseFrame {
+  t: "r";
+  s: number;
+  c: number;
+  value?: Value;
+  error?: { code: string; message: string };
+}
+export interface AckFrame {
+  t: "a";
+  a: number;
+}
+export interface PingFrame {
+  t: "ping" | "pong";
+  ts: number;
+  now?: number;
+}
 
 export type SequencedFrame = MessageFrame | ResponseFrame;
 export type Frame = HelloFrame | ResumeFrame | WelcomeFrame | ResumedFrame | SequencedFrame | AckFrame | PingFrame;

@@ -35,7 +35,6 @@ redis.call('PUBLISH', ARGV[3], 'd ' .. seq .. ' ' .. ARGV[1])
 return seq
 `;
 
-
 export class RedisBackplane implements ClusterBackplane {
   readonly nodeId: string;
   readonly #prefix: string;
@@ -79,10 +78,18 @@ export class RedisBackplane implements ClusterBackplane {
     return new RedisBackplane(cmd, sub, options.prefix ?? "sessionkit:rt:", options.nodeId ?? randomBytes(6).toString("hex"));
   }
 
-  #hash(id: string): string { return `${this.#prefix}s:${id}`; }
-  #stream(id: string): string { return `${this.#prefix}o:${id}`; }
-  #channel(id: string): string { return `${this.#prefix}c:${id}`; }
-  #grave(id: string): string { return `${this.#prefix}x:${id}`; }
+  #hash(id: string): string {
+    return `${this.#prefix}s:${id}`;
+  }
+  #stream(id: string): string {
+    return `${this.#prefix}o:${id}`;
+  }
+  #channel(id: string): string {
+    return `${this.#prefix}c:${id}`;
+  }
+  #grave(id: string): string {
+    return `${this.#prefix}x:${id}`;
+  }
 
   async start(hooks: ClusterNodeHooks, settings: { replayBufferSize: number }): Promise<void> {
     this.#hooks = hooks;
@@ -122,7 +129,8 @@ export class RedisBackplane implements ClusterBackplane {
 
   async register(session: ServerSession, keepAliveMs: number): Promise<void> {
     await this.#subscribe(session.id);
-    await this.#cmd.multi()
+    await this.#cmd
+      .multi()
       .hSet(this.#hash(session.id), {
         principal: session.principal,
         props: JSON.stringify(session.properties),
@@ -165,8 +173,14 @@ export class RedisBackplane implements ClusterBackplane {
 
   async append(sessionId: string, body: string): Promise<boolean> {
     const seq = await this.#cmd.sendCommand<number>([
-      "EVAL", APPEND, "2", this.#hash(sessionId), this.#stream(sessionId),
-      body, String(this.#streamLimit), this.#channel(sessionId),
+      "EVAL",
+      APPEND,
+      "2",
+      this.#hash(sessionId),
+      this.#stream(sessionId),
+      body,
+      String(this.#streamLimit),
+      this.#channel(sessionId),
     ]);
     return Number(seq) > 0;
   }

@@ -50,7 +50,9 @@ export function newServerSession(init: SessionInit, deps: ServerSessionDeps): Se
     assignSeq: cluster
       ? (body) => {
           cluster.append(session.id, body).then(
-            (ok) => { if (!ok) deps.finish(session, CloseReason.LOST_MESSAGES); },
+            (ok) => {
+              if (!ok) deps.finish(session, CloseReason.LOST_MESSAGES);
+            },
             (err: unknown) => {
               // The frame could not be stored: the stream would have a gap, so end it.
               deps.reportError(err, session);

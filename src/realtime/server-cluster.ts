@@ -16,31 +16,36 @@ export interface LocalSessions {
 }
 
 export async function startBackplane(
-  option: RedisClusterOptions | ClusterBackplane, local: LocalSessions, replayBufferSize: number,
+  option: RedisClusterOptions | ClusterBackplane,
+  local: LocalSessions,
+  replayBufferSize: number,
 ): Promise<ClusterBackplane> {
   const cluster = "start" in option ? option : await createRedisCluster(option);
-  await cluster.start({
-    deliver: (id, seq, body) => {
-      const queue = local.loading.get(id);
-      if (queue) queue.push([seq, body]);
-      else local.sessions.get(id)?.channel.pushAssigned(seq, body);
+  await cluster.start(
+    {
+      deliver: (id, seq, body) => {
+        const queue = local.loading.get(id);
+        if (queue) queue.push([seq, body]);
+        else local.sessions.get(id)?.channel.pushAssigned(seq, body);
+      },
+      release: (id) => {
+        const s = local.sessions.get(id);
+        if (!s) return;
+        // Another node resumed it: drop our copy quietly; the session lives on there.
+        s.state = "CLOSED";
+        clearTimeout(s.keepAliveTimer);
+        s.channel.close(new RealtimeSessionClosedError(CloseReason.TRANSPORT_ERROR, "The session moved to another node"));
+        s.socket?.terminate();
+        local.sessions.delete(id);
+      },
+      close: (id, reasonId) => {
+        const s = local.sessions.get(id);
+        const reason = Object.values(CloseReason).find((r) => r.id === reasonId) ?? CloseReason.CLOSED_BY_CONTROLLER;
+        if (s) local.finish(s, reason);
+      },
+      error: local.reportError,
     },
-    release: (id) => {
-      const s = local.sessions.get(id);
-      if (!s) return;
-      // Another node resumed it: drop our copy quietly; the session lives on there.
-      s.state = "CLOSED";
-      clearTimeout(s.keepAliveTimer);
-      s.channel.close(new RealtimeSessionClosedError(CloseReason.TRANSPORT_ERROR, "The session moved to another node"));
-      s.socket?.terminate();
-      local.sessions.delete(id);
-    },
-    close: (id, reasonId) => {
-      const s = local.sessions.get(id);
-      const reason = Object.values(CloseReason).find((r) => r.id === reasonId) ?? CloseReason.CLOSED_BY_CONTROLLER;
-      if (s) local.finish(s, reason);
-    },
-    error: local.reportError,
-  }, { replayBufferSize });
+    { replayBufferSize },
+  );
   return cluster;
 }

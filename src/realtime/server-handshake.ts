@@ -25,17 +25,11 @@ export type Authenticator = (
   info: { clientIP: string },
 ) => AuthenticationResult | Promise<AuthenticationResult>;
 
-export type HelloVerdict =
-  | { ok: true; principal: string; properties: SessionProperties }
-  | { ok: false; reason: CloseReason; error?: Error };
+export type HelloVerdict = { ok: true; principal: string; properties: SessionProperties } | { ok: false; reason: CloseReason; error?: Error };
 
 const MAX_PRINCIPAL_LENGTH = 1024;
 
-export async function checkHello(
-  hello: HelloFrame,
-  authenticator: Authenticator | undefined,
-  clientIP: string,
-): Promise<HelloVerdict> {
+export async function checkHello(hello: HelloFrame, authenticator: Authenticator | undefined, clientIP: string): Promise<HelloVerdict> {
   if (hello.v !== PROTOCOL_VERSION) return { ok: false, reason: CloseReason.HANDSHAKE_REJECTED };
   if (hello.principal.length > MAX_PRINCIPAL_LENGTH) return { ok: false, reason: CloseReason.HANDSHAKE_REJECTED };
   if (checkUserProperties(hello.properties) !== undefined) return { ok: false, reason: CloseReason.HANDSHAKE_REJECTED };
@@ -100,7 +94,7 @@ export function refuseUpgrade(socket: Duplex, message: string): void {
   }
   socket.once("finish", () => socket.destroy());
   socket.end(
-    `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n`
-    + `Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+    `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
   );
 }

@@ -30,7 +30,7 @@ export interface RealtimeServerOptions {
    * limit. `Infinity` turns the check off. @default 4194304 (4 MiB)
    */
   maxQueuedBytes?: number;
-  /** Share sessions between nodes through Redis (see docs/realtime.md). */
+  /** Share sessions between nodes through Redis (see the README, "Realtime sessions"). */
   cluster?: RedisClusterOptions | ClusterBackplane;
 }
 

@@ -33,8 +33,12 @@ export class ServerSession {
   readonly #owner: ServerSessionOwner;
 
   constructor(init: {
-    id: string; principal: string; properties: SessionProperties; tokenHash: string;
-    channel: Channel; owner: ServerSessionOwner;
+    id: string;
+    principal: string;
+    properties: SessionProperties;
+    tokenHash: string;
+    channel: Channel;
+    owner: ServerSessionOwner;
   }) {
     this.id = init.id;
     this.principal = init.principal;

@@ -20,7 +20,13 @@ import { checkHello, fixedProperties, offersSubprotocol, refuseUpgrade, rejectSo
 import { startBackplane } from "./server-cluster.js";
 import type { ServerSession } from "./server-session.js";
 import { newServerSession, type SessionInit } from "./server-channel.js";
-import { resolveServerOptions, type RealtimeServerEvents, type RealtimeServerOptions, type ResolvedServerOptions, type ServerHandler } from "./server-options.js";
+import {
+  resolveServerOptions,
+  type RealtimeServerEvents,
+  type RealtimeServerOptions,
+  type ResolvedServerOptions,
+  type ServerHandler,
+} from "./server-options.js";
 import { resumeSession } from "./server-resume.js";
 import { newSessionId } from "./session-id.js";
 import { hashToken, newResumeToken } from "./tokens.js";
@@ -163,12 +169,16 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
 
   async #startCluster(): Promise<void> {
     if (!this.#clusterOption || this.#cluster) return;
-    this.#cluster = await startBackplane(this.#clusterOption, {
-      sessions: this.#sessions,
-      loading: this.#loading,
-      finish: (session, reason) => this.finish(session, reason),
-      reportError: (err) => this.#handlerError(err, undefined),
-    }, this.options.replayBufferSize);
+    this.#cluster = await startBackplane(
+      this.#clusterOption,
+      {
+        sessions: this.#sessions,
+        loading: this.#loading,
+        finish: (session, reason) => this.finish(session, reason),
+        reportError: (err) => this.#handlerError(err, undefined),
+      },
+      this.options.replayBufferSize,
+    );
   }
 
   #onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -258,10 +268,17 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
         if (result.session.state !== "CONNECTED") this.#startKeepAlive(result.session);
         return undefined;
       }
-      this.#attachSocket(result.session, ws, JSON.stringify({
-        t: "resumed", ack: result.session.channel.inSeq, ping: this.options.pingPeriod,
-        keepAlive: this.options.keepAlive, maxMessageSize: this.options.maxMessageSize,
-      }));
+      this.#attachSocket(
+        result.session,
+        ws,
+        JSON.stringify({
+          t: "resumed",
+          ack: result.session.channel.inSeq,
+          ping: this.options.pingPeriod,
+          keepAlive: this.options.keepAlive,
+          maxMessageSize: this.options.maxMessageSize,
+        }),
+      );
       result.session.channel.resume(frame.ack);
       this.emit("session-resumed", result.session);
       return result.session;
@@ -288,10 +305,20 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
       this.finish(session, CloseReason.TRANSPORT_ERROR);
       return undefined;
     }
-    this.#attachSocket(session, ws, JSON.stringify({
-      t: "welcome", sessionId: id, token, properties, ack: 0, ping: this.options.pingPeriod,
-      keepAlive: this.options.keepAlive, maxMessageSize: this.options.maxMessageSize,
-    }));
+    this.#attachSocket(
+      session,
+      ws,
+      JSON.stringify({
+        t: "welcome",
+        sessionId: id,
+        token,
+        properties,
+        ack: 0,
+        ping: this.options.pingPeriod,
+        keepAlive: this.options.keepAlive,
+        maxMessageSize: this.options.maxMessageSize,
+      }),
+    );
     this.emit("session-opened", session);
     return session;
   }
@@ -330,8 +357,12 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     ws.send(answer);
     session.channel.attach((text) => this.#write(session, ws, text));
     ws.on("message", (data, isBinary) => this.#onFrame(session, ws, data as Buffer, isBinary));
-    ws.on("ping", () => { session.heard = true; });
-    ws.on("pong", () => { session.heard = true; });
+    ws.on("ping", () => {
+      session.heard = true;
+    });
+    ws.on("pong", () => {
+      session.heard = true;
+    });
     ws.on("close", (code) => this.#onSocketClose(session, ws, code));
     // ws reports frame-level violations (oversized, bad UTF-8, bad opcode) as errors with a
     // WS_ERR_ code before closing; those end the session, replaying would only repeat them.
@@ -369,7 +400,9 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
       return;
     }
     switch (frame.t) {
-      case "m": case "q": case "r":
+      case "m":
+      case "q":
+      case "r":
         session.channel.receive(frame);
         break;
       case "a":
@@ -411,8 +444,8 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     // when it comes back, not just that the session is gone. So should a client closed
     // for reading too slowly: its close frame waits behind the backlog that caused it
     // and may never get through before the socket is cut.
-    const tombstone = (session.state === "DISCONNECTED" && reason === CloseReason.CLOSED_BY_CONTROLLER)
-      || reason === CloseReason.MESSAGE_QUEUE_LIMIT_REACHED;
+    const tombstone =
+      (session.state === "DISCONNECTED" && reason === CloseReason.CLOSED_BY_CONTROLLER) || reason === CloseReason.MESSAGE_QUEUE_LIMIT_REACHED;
     if (tombstone) this.#remember(session.id, reason, session.tokenHash);
     session.state = "CLOSED";
     clearTimeout(session.keepAliveTimer);

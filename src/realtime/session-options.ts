@@ -5,9 +5,7 @@ import type { Credentials } from "./credentials.js";
 import type { SessionProperties } from "./properties.js";
 import type { ReconnectOptions } from "./reconnect.js";
 
-export type SessionState =
-  | "CONNECTING" | "CONNECTED_ACTIVE" | "RECOVERING_RECONNECT"
-  | "CLOSED_BY_CLIENT" | "CLOSED_BY_SERVER" | "CLOSED_FAILED";
+export type SessionState = "CONNECTING" | "CONNECTED_ACTIVE" | "RECOVERING_RECONNECT" | "CLOSED_BY_CLIENT" | "CLOSED_BY_SERVER" | "CLOSED_FAILED";
 
 export interface RealtimeSessionOptions {
   /** @default "" (anonymous) */
@@ -42,4 +40,3 @@ export interface RealtimeSessionEvents {
   /** A message handler threw; the session carries on. */
   "handler-error": [error: Error, path: string];
 }
-

@@ -127,8 +127,11 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     if (problem) throw new InvalidArgumentError(`properties: ${problem}`);
     Object.assign(this.#properties, properties);
     const hello = JSON.stringify({
-      t: "hello", v: PROTOCOL_VERSION, principal: this.principal,
-      credentials: this.#credentials.password, properties: this.#properties,
+      t: "hello",
+      v: PROTOCOL_VERSION,
+      principal: this.principal,
+      credentials: this.#credentials.password,
+      properties: this.#properties,
     });
     let last: HandshakeFailure | undefined;
     for (let i = 0; i < this.urls.length && !this.isClosed; i++) {
@@ -154,8 +157,9 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
         if (err.reason) break; // refused: another node would say the same
       }
     }
-    const reason = this.isClosed ? (this.#closeReason ?? CloseReason.CLOSED_BY_CLIENT)
-      : last?.reason ?? (last?.timedOut ? CloseReason.CONNECTION_TIMEOUT : CloseReason.CONNECTION_ERROR);
+    const reason = this.isClosed
+      ? (this.#closeReason ?? CloseReason.CLOSED_BY_CLIENT)
+      : (last?.reason ?? (last?.timedOut ? CloseReason.CONNECTION_TIMEOUT : CloseReason.CONNECTION_ERROR));
     this.#fail(reason);
     throw new RealtimeSessionClosedError(reason, reason.message, { cause: last?.cause });
   }
@@ -231,7 +235,9 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     this.#heard = true;
     this.#silentBeats = 0;
     conn.on("message", (data, isBinary) => this.#onFrame(conn, data, isBinary));
-    conn.on("pong", () => { this.#heard = true; });
+    conn.on("pong", () => {
+      this.#heard = true;
+    });
     conn.on("close", (code) => this.#onClose(conn, code));
     this.#channel.attach((text) => conn.sendNoWait(text));
     clearInterval(this.#heartbeat);
@@ -281,7 +287,9 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
       return;
     }
     switch (frame.t) {
-      case "m": case "q": case "r":
+      case "m":
+      case "q":
+      case "r":
         this.#channel.receive(frame);
         break;
       case "a":
@@ -318,7 +326,8 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     this.#conn = undefined;
     this.#channel.detach();
     clearInterval(this.#heartbeat);
-    for (const p of this.#pings.splice(0)) p.reject(new RealtimeSessionClosedError(CloseReason.TRANSPORT_ERROR, "The connection dropped before the pong"));
+    for (const p of this.#pings.splice(0))
+      p.reject(new RealtimeSessionClosedError(CloseReason.TRANSPORT_ERROR, "The connection dropped before the pong"));
   }
 
   async #recover(): Promise<void> {
@@ -401,6 +410,5 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
  * as opposed to a failure of the session or of the connection (CLOSED_FAILED).
  */
 function closedByServer(reason: CloseReason): boolean {
-  return reason === CloseReason.CLOSED_BY_CONTROLLER || reason === CloseReason.SERVER_CLOSING
-    || reason === CloseReason.MESSAGE_QUEUE_LIMIT_REACHED;
+  return reason === CloseReason.CLOSED_BY_CONTROLLER || reason === CloseReason.SERVER_CLOSING || reason === CloseReason.MESSAGE_QUEUE_LIMIT_REACHED;
 }

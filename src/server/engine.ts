@@ -252,8 +252,7 @@ export class SessionEngine implements SessionLifecycle {
     } else if (s.clearCookie) {
       setCookie = this.#serializer.serialize("", secure, 0, now);
     }
-    rs.headers =
-      setCookie !== undefined ? { setCookie, vary: s.read, noStore: true } : s.read ? VARY_ONLY : NO_HEADERS;
+    rs.headers = setCookie !== undefined ? { setCookie, vary: s.read, noStore: true } : s.read ? VARY_ONLY : NO_HEADERS;
     return rs.headers;
   }
 
@@ -384,9 +383,5 @@ function storeError(error: unknown): unknown {
 function isStoredSession(value: unknown): value is StoredSession {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Partial<StoredSession>;
-  return (
-    typeof v.data === "object" && v.data !== null && !Array.isArray(v.data) &&
-    Number.isFinite(v.createdAt) && Number.isFinite(v.expiresAt)
-  );
+  return typeof v.data === "object" && v.data !== null && !Array.isArray(v.data) && Number.isFinite(v.createdAt) && Number.isFinite(v.expiresAt);
 }
-

@@ -14,12 +14,6 @@ export type { NodeListener, NodeAdapterOptions } from "./adapters/node.js";
 export type { ConnectMiddleware } from "./adapters/express.js";
 export type { FastifySessionPlugin } from "./adapters/fastify.js";
 export type { FetchHandler, HonoContextLike } from "./adapters/fetch.js";
-export {
-  StoreUnavailableError,
-  CookieTooLargeError,
-  InvalidSessionValueError,
-  NoSessionError,
-  StoreContractError,
-} from "./errors.js";
+export { StoreUnavailableError, CookieTooLargeError, InvalidSessionValueError, NoSessionError, StoreContractError } from "./errors.js";
 export { MemoryStore, type MemoryStoreOptions } from "../stores/memory.js";
 export { assertSessionStore, type SessionStore, type StoredSession, type SessionPatch } from "../stores/contract.js";

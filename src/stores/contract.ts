@@ -71,6 +71,6 @@ export function assertSessionStore(store: unknown): asserts store is SessionStor
     }
   }
   if (typeof s[Symbol.asyncDispose] !== "function") {
-    throw new TypeError("The session store is missing the method \"[Symbol.asyncDispose]()\"");
+    throw new TypeError('The session store is missing the method "[Symbol.asyncDispose]()"');
   }
 }

@@ -104,7 +104,10 @@ export class RedisStore implements SessionStore {
         // have a listener or Node would crash the process on it.
       });
       this.#client = client as unknown as RedisLikeClient;
-      this.#ready = client.connect().then(() => this.#onConnected(), () => undefined);
+      this.#ready = client.connect().then(
+        () => this.#onConnected(),
+        () => undefined,
+      );
     } else {
       const cluster = createCluster({
         rootNodes: (options.cluster?.rootNodes ?? []).map((url) => ({ url })),
@@ -112,7 +115,10 @@ export class RedisStore implements SessionStore {
       });
       cluster.on("error", () => undefined);
       this.#client = cluster as unknown as RedisLikeClient;
-      this.#ready = cluster.connect().then(() => this.#onConnected(), () => undefined);
+      this.#ready = cluster.connect().then(
+        () => this.#onConnected(),
+        () => undefined,
+      );
     }
   }
 

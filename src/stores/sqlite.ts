@@ -68,9 +68,7 @@ export class SqliteStore implements SessionStore {
           `CREATE INDEX IF NOT EXISTS ${table}_expires ON ${table} (expires_at);`,
       );
       this.#get = this.#db.prepare(`SELECT data, created_at, expires_at FROM ${table} WHERE id = ? AND expires_at > ?`);
-      this.#insert = this.#db.prepare(
-        `INSERT INTO ${table} (id, data, created_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-      );
+      this.#insert = this.#db.prepare(`INSERT INTO ${table} (id, data, created_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
       this.#setData = this.#db.prepare(`UPDATE ${table} SET data = ?, expires_at = ? WHERE id = ?`);
       this.#touch = this.#db.prepare(`UPDATE ${table} SET expires_at = ? WHERE id = ? AND expires_at > ?`);
       this.#delete = this.#db.prepare(`DELETE FROM ${table} WHERE id = ?`);

@@ -49,11 +49,9 @@ describe("malformed responses", () => {
   });
 
   it("response headers with obs-text (bytes ≥ 0x80) are accepted", async () => {
-    const srv = await startRawServer((s) => s.end(Buffer.concat([
-      Buffer.from("HTTP/1.1 200 OK\r\nX-Latin: caf"),
-      Buffer.from([0xe9]),
-      Buffer.from("\r\nContent-Length: 2\r\n\r\nok"),
-    ])));
+    const srv = await startRawServer((s) =>
+      s.end(Buffer.concat([Buffer.from("HTTP/1.1 200 OK\r\nX-Latin: caf"), Buffer.from([0xe9]), Buffer.from("\r\nContent-Length: 2\r\n\r\nok")])),
+    );
     const msg = get(`${srv.url}/`);
     assert.equal(text(await newSession().sendAndRead(msg)), "ok");
     assert.ok(msg.responseHeaders.get("x-latin")?.startsWith("caf"));
@@ -75,23 +73,32 @@ describe("peers that go away", () => {
 
   for (const [name, act] of [
     ["ends the socket", (s: net.Socket) => s.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf")],
-    ["destroys the socket", (s: net.Socket) => {
-      s.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf");
-      setTimeout(() => s.destroy(), 20);
-    }],
-    ["dies inside a chunked body", (s: net.Socket) => {
-      s.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nhalf\r\n");
-      setTimeout(() => s.destroy(), 20);
-    }],
+    [
+      "destroys the socket",
+      (s: net.Socket) => {
+        s.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf");
+        setTimeout(() => s.destroy(), 20);
+      },
+    ],
+    [
+      "dies inside a chunked body",
+      (s: net.Socket) => {
+        s.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nhalf\r\n");
+        setTimeout(() => s.destroy(), 20);
+      },
+    ],
   ] as const) {
     it(`a server that ${name} mid-body → a typed error through sendAndRead, send() and fetch`, async () => {
       const srv = await startRawServer(act);
       const s = newSession();
       await assert.rejects(s.sendAndRead(get(`${srv.url}/a`)), died);
       const body = await s.send(get(`${srv.url}/b`));
-      await assert.rejects((async () => {
-        for await (const _ of body) void _;
-      })(), died);
+      await assert.rejects(
+        (async () => {
+          for await (const _ of body) void _;
+        })(),
+        died,
+      );
       const res = await s.fetch(`${srv.url}/c`);
       await assert.rejects(res.text());
     });

@@ -43,7 +43,10 @@ describe("ContentDecoder", () => {
     assert.ok(s.hasFeature(ContentDecoder));
     await s.sendAndRead(new Message("GET", `${srv.url}/`));
     const ae = srv.requests[0].headers["accept-encoding"] ?? "";
-    assert.deepEqual(ae.split(", "), SUPPORTED_ENCODINGS.filter((e) => e !== "x-gzip"));
+    assert.deepEqual(
+      ae.split(", "),
+      SUPPORTED_ENCODINGS.filter((e) => e !== "x-gzip"),
+    );
     assert.ok(ae.includes("gzip") && ae.includes("deflate") && ae.includes("br"));
   });
 
@@ -73,10 +76,14 @@ describe("ContentDecoder", () => {
     assert.equal(text(await newSession().sendAndRead(new Message("GET", `${srv.url}/`))), PLAIN);
   });
 
-  it("decodes zstd", { skip: zstdCompress === undefined || !SUPPORTED_ENCODINGS.includes("zstd") ? "this Node has no zstd in zlib" : false }, async () => {
-    const srv = await serve("zstd", zstdCompress!(Buffer.from(PLAIN)));
-    assert.equal(text(await newSession().sendAndRead(new Message("GET", `${srv.url}/`))), PLAIN);
-  });
+  it(
+    "decodes zstd",
+    { skip: zstdCompress === undefined || !SUPPORTED_ENCODINGS.includes("zstd") ? "this Node has no zstd in zlib" : false },
+    async () => {
+      const srv = await serve("zstd", zstdCompress!(Buffer.from(PLAIN)));
+      assert.equal(text(await newSession().sendAndRead(new Message("GET", `${srv.url}/`))), PLAIN);
+    },
+  );
 
   it("zstd is advertised only when the runtime can decode it", () => {
     assert.equal(SUPPORTED_ENCODINGS.includes("zstd"), typeof (zlib as unknown as Record<string, unknown>).createZstdDecompress === "function");
@@ -165,9 +172,12 @@ describe("ContentDecoder", () => {
   it("a decode error through send() surfaces while iterating", async () => {
     const srv = await serve("br", Buffer.from("garbage garbage garbage"));
     const body = await newSession().send(new Message("GET", `${srv.url}/`));
-    await rejectsWithCode((async () => {
-      for await (const _ of body) void _;
-    })(), "DECODE_FAILED");
+    await rejectsWithCode(
+      (async () => {
+        for await (const _ of body) void _;
+      })(),
+      "DECODE_FAILED",
+    );
   });
 
   it("after a decode error the session still works", async () => {

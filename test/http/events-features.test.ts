@@ -307,8 +307,18 @@ describe("features", () => {
     const order: string[] = [];
     const make = (name: string, o: number): SessionFeature => ({ order: o, beforeSend: () => void order.push(name) });
     const s = newSession({ defaultFeatures: false });
-    class A { order = 90; beforeSend() { order.push("late"); } }
-    class B { order = 5; beforeSend() { order.push("early"); } }
+    class A {
+      order = 90;
+      beforeSend() {
+        order.push("late");
+      }
+    }
+    class B {
+      order = 5;
+      beforeSend() {
+        order.push("early");
+      }
+    }
     s.addFeature(new A());
     s.addFeature(new B());
     s.addFeature(make("default", FeatureOrder.DEFAULT));
@@ -363,7 +373,12 @@ describe("features", () => {
       order = FeatureOrder.CACHE;
       beforeSend(msg: Message) {
         if (msg.url.pathname === "/canned") {
-          return { status: 203, reasonPhrase: "Canned", headers: new MessageHeaders({ "X-From": "feature" }), body: new TextEncoder().encode("canned") };
+          return {
+            status: 203,
+            reasonPhrase: "Canned",
+            headers: new MessageHeaders({ "X-From": "feature" }),
+            body: new TextEncoder().encode("canned"),
+          };
         }
       }
     }

@@ -148,10 +148,13 @@ describe("request bodies", () => {
     m2.setRequestBody("application/octet-stream", new Uint8Array([1, 2, 3]));
     assert.deepEqual([...(await sentHeaders(srv, s, m2)).body], [1, 2, 3]);
     const m3 = new Message("POST", `${srv.url}/`);
-    m3.setRequestBody("text/plain", (async function* () {
-      yield new TextEncoder().encode("a");
-      yield new TextEncoder().encode("b");
-    })());
+    m3.setRequestBody(
+      "text/plain",
+      (async function* () {
+        yield new TextEncoder().encode("a");
+        yield new TextEncoder().encode("b");
+      })(),
+    );
     assert.equal((await sentHeaders(srv, s, m3)).body.toString(), "ab");
   });
 });
@@ -186,10 +189,13 @@ describe("where sockets go", () => {
       res.end(`unix ${req.url}`);
     });
     await new Promise<void>((r) => server.listen(path, r));
-    defer(() => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }));
+    defer(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
     const s = newSession({ remoteConnectable: path });
     assert.equal(text(await s.sendAndRead(new Message("GET", "http://unix.example/x"))), "unix /x");
     assert.deepEqual(hosts, ["unix.example"]);

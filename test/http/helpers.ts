@@ -127,10 +127,8 @@ function track(server: AnyServer, scheme: string, handler: Handler | null, connE
     get closedCount() {
       return closedCount;
     },
-    closedSockets: (n) =>
-      closedCount >= n ? Promise.resolve() : new Promise<void>((resolve) => closeWaiters.push({ n, resolve })),
-    gotRequests: (n) =>
-      requests.length >= n ? Promise.resolve() : new Promise<void>((resolve) => reqWaiters.push({ n, resolve })),
+    closedSockets: (n) => (closedCount >= n ? Promise.resolve() : new Promise<void>((resolve) => closeWaiters.push({ n, resolve }))),
+    gotRequests: (n) => (requests.length >= n ? Promise.resolve() : new Promise<void>((resolve) => reqWaiters.push({ n, resolve }))),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -210,7 +208,14 @@ export async function startProxy(): Promise<TestProxy> {
     delete headers["proxy-authorization"];
     delete headers["proxy-connection"];
     const up = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path: target.pathname + target.search, headers: { ...headers, via: "1.1 test-proxy" }, agent: false },
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: target.pathname + target.search,
+        headers: { ...headers, via: "1.1 test-proxy" },
+        agent: false,
+      },
       (ures) => {
         res.writeHead(ures.statusCode ?? 502, ures.headers);
         ures.pipe(res);
@@ -250,16 +255,58 @@ export function tlsFixture(): HttpTlsFixture {
   const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   try {
     for (const name of ["ca", "other"]) {
-      ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`,
-        "-out", `${name}.pem`, "-days", "2", "-subj", `/CN=sessionkit http test ${name} CA`);
+      ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        `${name}.key`,
+        "-out",
+        `${name}.pem`,
+        "-days",
+        "2",
+        "-subj",
+        `/CN=sessionkit http test ${name} CA`,
+      );
     }
     writeFileSync(join(dir, "server.cnf"), "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,DNS:example.test,IP:127.0.0.1\n");
     writeFileSync(join(dir, "client.cnf"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
     for (const name of ["server", "client"]) {
-      ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`,
-        "-out", `${name}.csr`, "-subj", `/CN=sessionkit ${name}`);
-      ssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-        "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.cnf`);
+      ssl(
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        `${name}.key`,
+        "-out",
+        `${name}.csr`,
+        "-subj",
+        `/CN=sessionkit ${name}`,
+      );
+      ssl(
+        "x509",
+        "-req",
+        "-in",
+        `${name}.csr`,
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        `${name}.pem`,
+        "-days",
+        "2",
+        "-extfile",
+        `${name}.cnf`,
+      );
     }
     const r = (f: string) => readFileSync(join(dir, f), "utf8");
     cachedTls = {

@@ -147,7 +147,10 @@ describe("connection limits", () => {
       await sleep(5);
     }
     await Promise.all([first, ...all]);
-    assert.deepEqual(srv.requests.map((r) => r.url), ["/first", "/very-high", "/high", "/normal-1", "/normal-2", "/low"]);
+    assert.deepEqual(
+      srv.requests.map((r) => r.url),
+      ["/first", "/very-high", "/high", "/normal-1", "/normal-2", "/low"],
+    );
   });
 
   it("a keep-alive connection the server closed while idle is not reused (no error)", async () => {
@@ -178,7 +181,10 @@ describe("connection limits", () => {
     msg.addFlags(MessageFlags.NEW_CONNECTION);
     await s.sendAndRead(msg);
     assert.equal(srv.accepted, 2);
-    assert.deepEqual(srv.requests.map((r) => r.socketId), [0, 1]);
+    assert.deepEqual(
+      srv.requests.map((r) => r.socketId),
+      [0, 1],
+    );
     await srv.closedSockets(1);
     assert.equal(s.connectionCount, 1);
   });
@@ -202,7 +208,10 @@ describe("a reused connection that dies as the request is sent", () => {
     await s.sendAndRead(get(`${srv.url}/a`));
     assert.equal(text(await s.sendAndRead(get(`${srv.url}/b`))), "ok GET");
     assert.equal(srv.accepted, 2);
-    assert.deepEqual(srv.requests.map((r) => r.url), ["/a", "/b", "/b"]);
+    assert.deepEqual(
+      srv.requests.map((r) => r.url),
+      ["/a", "/b", "/b"],
+    );
   });
 
   it("POST is not retried: the caller gets CONNECTION_RESET", async () => {

@@ -61,7 +61,10 @@ describe("Logger levels", () => {
     const { logger, lines, out } = capture();
     assert.equal(logger.level, LoggerLogLevel.MINIMAL);
     await newSession({ features: [logger] }).sendAndRead(new Message("GET", `${srv.url}/p?q=1`));
-    assert.deepEqual(lines.map((l) => l.dir), [">", ">", "<", "<"]);
+    assert.deepEqual(
+      lines.map((l) => l.dir),
+      [">", ">", "<", "<"],
+    );
     assert.equal(lines[0].line, "GET /p?q=1 HTTP/1.1");
     assert.match(lines[1].line, /^Soup-Debug: Message \d+ to 127\.0\.0\.1:\d+$/);
     assert.equal(lines[2].line, "HTTP/1.1 200 OK");
@@ -115,9 +118,12 @@ describe("Logger levels", () => {
     const srv = await startServer((_req, res) => res.end(Buffer.from([0, 1, 2, 3, 255])));
     const { logger, out } = capture({ level: LoggerLogLevel.BODY });
     const msg = new Message("POST", `${srv.url}/`);
-    msg.setRequestBody("application/octet-stream", (async function* () {
-      yield new Uint8Array([1]);
-    })());
+    msg.setRequestBody(
+      "application/octet-stream",
+      (async function* () {
+        yield new Uint8Array([1]);
+      })(),
+    );
     await newSession({ features: [logger] }).sendAndRead(msg);
     assert.match(out(), /\[binary body, 5 bytes\]/);
     assert.match(out(), /\[streamed body not logged\]/);
@@ -143,8 +149,14 @@ describe("Logger levels", () => {
     });
     const s = newSession({ features: [logger] });
     await s.sendAndRead(new Message("GET", `${srv.url}/quiet`));
-    assert.ok(lines.every((l) => l.dir === "<"), "no request lines for /quiet");
-    assert.ok(lines.some((l) => /content-length/i.test(l.line)), "response headers at HEADERS");
+    assert.ok(
+      lines.every((l) => l.dir === "<"),
+      "no request lines for /quiet",
+    );
+    assert.ok(
+      lines.some((l) => /content-length/i.test(l.line)),
+      "response headers at HEADERS",
+    );
     assert.ok(!lines.some((l) => l.line === "resp"), "no response body below BODY");
     lines.length = 0;
     await s.sendAndRead(new Message("GET", `${srv.url}/loud`));
@@ -153,9 +165,11 @@ describe("Logger levels", () => {
 
   it("a printer that throws does not break requests; the default printer is console.error", async () => {
     const srv = await startServer((_req, res) => res.end("fine"));
-    const logger = new Logger({ printer: () => {
-      throw new Error("printer broke");
-    } });
+    const logger = new Logger({
+      printer: () => {
+        throw new Error("printer broke");
+      },
+    });
     assert.equal(text(await newSession({ features: [logger] }).sendAndRead(new Message("GET", `${srv.url}/`))), "fine");
     const orig = console.error;
     const seen: string[] = [];
@@ -228,7 +242,7 @@ describe("Logger redaction", () => {
   it("redactHeaderValue handles odd shapes without leaking", () => {
     assert.equal(redactHeaderValue("authorization", "s3cr3t-bare-token"), "[REDACTED]", "a lone word may be a bare token");
     assert.equal(redactHeaderValue("authorization", "Bearer abc"), "Bearer [REDACTED]");
-    assert.equal(redactHeaderValue("authorization", "Digest username=\"u\", response=\"r\""), "Digest [REDACTED]");
+    assert.equal(redactHeaderValue("authorization", 'Digest username="u", response="r"'), "Digest [REDACTED]");
     assert.equal(redactHeaderValue("Authorization", "   "), "[REDACTED]");
     assert.equal(redactHeaderValue("AUTHENTICATION-INFO", "garbage-s3cr3t"), "[REDACTED]");
     assert.equal(redactHeaderValue("Authentication-Info", 'nextnonce="unterminated s3cr3t'), "[REDACTED]");

@@ -103,8 +103,10 @@ describe("proxyResolver", () => {
     const origin = await startHttpsServer((_req, res) => res.end("x"));
     const rude = await startRawServer((sock) => sock.destroy());
     const s = newSession({ proxyResolver: () => rude.url, tlsDatabase: tlsFixture().caCert });
-    await assert.rejects(s.sendAndRead(new Message("GET", `${origin.url}/`)), (e: Error & { code?: string }) =>
-      e.name === "NetworkError" && ["CONNECTION_FAILED", "CONNECTION_RESET"].includes(e.code ?? ""));
+    await assert.rejects(
+      s.sendAndRead(new Message("GET", `${origin.url}/`)),
+      (e: Error & { code?: string }) => e.name === "NetworkError" && ["CONNECTION_FAILED", "CONNECTION_RESET"].includes(e.code ?? ""),
+    );
   });
 
   it("an unreachable proxy fails with CONNECTION_FAILED", async () => {

@@ -238,9 +238,12 @@ describe("redirects", () => {
     const srv = await redirector();
     const s = newSession();
     const msg = new Message("PROPFIND", `${srv.url}/r/307`);
-    msg.setRequestBody("text/plain", (async function* () {
-      yield new TextEncoder().encode("once");
-    })());
+    msg.setRequestBody(
+      "text/plain",
+      (async function* () {
+        yield new TextEncoder().encode("once");
+      })(),
+    );
     await s.sendAndRead(msg);
     assert.equal(msg.status, 307);
     assert.equal(srv.requests.length, 1);

@@ -32,7 +32,10 @@ describe("idleTimeout", () => {
     await sleep(50);
     await s.sendAndRead(get(`${srv.url}/2`));
     assert.equal(srv.accepted, 1);
-    assert.deepEqual(srv.requests.map((r) => r.socketId), [0, 0]);
+    assert.deepEqual(
+      srv.requests.map((r) => r.socketId),
+      [0, 0],
+    );
   });
 
   it("idleTimeout 0 keeps idle connections open", async () => {
@@ -80,7 +83,6 @@ describe("timeout", () => {
     const s = newSession({ timeout: 0 });
     assert.equal(text(await s.sendAndRead(get(`${srv.url}/`))), "late");
   });
-
 });
 
 describe("abort", () => {

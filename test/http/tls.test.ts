@@ -55,7 +55,9 @@ describe("TLS", () => {
     writeFileSync(join(dir, "ca.pem"), tlsFixture().caCert);
     const sessionUrl = pathToFileURL(resolve("src/http/session.ts")).href;
     const messageUrl = pathToFileURL(resolve("src/http/message.ts")).href;
-    writeFileSync(join(dir, "probe.mts"), `
+    writeFileSync(
+      join(dir, "probe.mts"),
+      `
       import { Session } from ${JSON.stringify(sessionUrl)};
       import { Message } from ${JSON.stringify(messageUrl)};
       const out: string[] = [];
@@ -70,7 +72,8 @@ describe("TLS", () => {
         await s.close();
       }
       console.log(JSON.stringify(out));
-    `);
+    `,
+    );
     const { stdout } = await execFileP(process.execPath, ["--import", "tsx", join(dir, "probe.mts")], {
       env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "ca.pem") },
       cwd: process.cwd(),

@@ -31,15 +31,21 @@ describe("api key: where the key comes from", () => {
     const saved = process.env.ASTROMETRY_API_KEY;
     delete process.env.ASTROMETRY_API_KEY;
     try {
-      assert.throws(() => new ApiKeySession({ keyLocation: empty }), (e: unknown) => {
-        assert.ok(e instanceof ApiKeyError);
-        assert.equal(e.code, "API_KEY_MISSING");
-        assert.match(e.message, /apiKey/);
-        assert.ok(e.message.includes(empty), "names the key file");
-        assert.match(e.message, /ASTROMETRY_API_KEY/);
-        return true;
-      });
-      assert.throws(() => new ApiKeySession(), (e: unknown) => e instanceof ApiKeyError && /keyLocation/.test(e.message) && /ASTROMETRY_API_KEY/.test(e.message));
+      assert.throws(
+        () => new ApiKeySession({ keyLocation: empty }),
+        (e: unknown) => {
+          assert.ok(e instanceof ApiKeyError);
+          assert.equal(e.code, "API_KEY_MISSING");
+          assert.match(e.message, /apiKey/);
+          assert.ok(e.message.includes(empty), "names the key file");
+          assert.match(e.message, /ASTROMETRY_API_KEY/);
+          return true;
+        },
+      );
+      assert.throws(
+        () => new ApiKeySession(),
+        (e: unknown) => e instanceof ApiKeyError && /keyLocation/.test(e.message) && /ASTROMETRY_API_KEY/.test(e.message),
+      );
     } finally {
       if (saved !== undefined) process.env.ASTROMETRY_API_KEY = saved;
     }
@@ -128,7 +134,10 @@ describe("api key: sessions", () => {
   it("a bad key gives LoginFailedError (LOGIN_FAILED) without the key, and is not retried automatically", async () => {
     const bad = new ApiKeySession({ apiKey: "wrong-key-value", apiUrl: api.url, sessionOptions: { proxyResolver: null } });
     try {
-      await assert.rejects(bad.call("jobs"), (e: unknown) => e instanceof LoginFailedError && e.code === "LOGIN_FAILED" && !e.message.includes("wrong-key-value"));
+      await assert.rejects(
+        bad.call("jobs"),
+        (e: unknown) => e instanceof LoginFailedError && e.code === "LOGIN_FAILED" && !e.message.includes("wrong-key-value"),
+      );
       assert.equal(api.loginAttempts, 1);
       // The same key would be refused again: no automatic login until the application asks.
       for (let i = 0; i < 10; i++) await assert.rejects(bad.call("jobs"), LoginFailedError);
@@ -174,7 +183,10 @@ describe("api key: sessions", () => {
   it("service errors that quote the API key do not repeat it", async () => {
     await s.login();
     api.errorMessage = `key ${API_KEY} may not do that`;
-    await assert.rejects(s.call("jobs"), (e: unknown) => e instanceof ServiceError && !e.message.includes(API_KEY) && /may not do that/.test(e.message));
+    await assert.rejects(
+      s.call("jobs"),
+      (e: unknown) => e instanceof ServiceError && !e.message.includes(API_KEY) && /may not do that/.test(e.message),
+    );
   });
 
   it("a rate-limited login (429 with RateLimit-* headers) gives RateLimitedError with the wait, and no retry before it", async () => {

@@ -9,7 +9,12 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { Logger, LoggerLogLevel } from "../../src/features/logger.js";
 import { Message } from "../../src/http/message.js";
 import {
-  AtprotoSession, InvalidSessionStringError, LoginFailedError, NotLoggedInError, RateLimitedError, SessionChange,
+  AtprotoSession,
+  InvalidSessionStringError,
+  LoginFailedError,
+  NotLoggedInError,
+  RateLimitedError,
+  SessionChange,
   type SessionEventName,
 } from "../../src/login/index.js";
 import { DID, FakePds, HANDLE, PASSWORD, type PdsOptions } from "./helpers/pds-server.js";
@@ -42,7 +47,10 @@ describe("atproto: login and the PDS endpoint", () => {
     assert.equal(s.handle, HANDLE);
     assert.equal(s.pdsEndpoint, pds.pds);
     assert.notEqual(pds.pds, pds.entryway);
-    assert.deepEqual(events.map(([e]) => e), ["CREATE"]);
+    assert.deepEqual(
+      events.map(([e]) => e),
+      ["CREATE"],
+    );
     assert.equal(events[0][1].sessionString, s.exportSessionString());
     assert.deepEqual(events[0][1].info, { handle: HANDLE, did: DID, pdsEndpoint: pds.pds });
 
@@ -192,7 +200,10 @@ describe("atproto: login rate limits", () => {
     });
     assert.equal(pds.loginAttempts, 2);
     for (let i = 0; i < 20; i++) {
-      await assert.rejects(s.login({ identifier: HANDLE, password: PASSWORD }), (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs > 0 && e.retryAfterMs <= 30_000);
+      await assert.rejects(
+        s.login({ identifier: HANDLE, password: PASSWORD }),
+        (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs > 0 && e.retryAfterMs <= 30_000,
+      );
     }
     assert.equal(pds.loginAttempts, 2, "no request while the service asked us to wait");
     // The session that exists keeps working.
@@ -201,7 +212,10 @@ describe("atproto: login rate limits", () => {
 
   it("honours ratelimit-reset (epoch seconds) when there is no Retry-After", async () => {
     await setup({ loginLimit: 0, rateLimitStyle: "ratelimit-epoch" });
-    await assert.rejects(s.login({ identifier: HANDLE, password: PASSWORD }), (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs > 290_000 && e.retryAfterMs <= 300_000);
+    await assert.rejects(
+      s.login({ identifier: HANDLE, password: PASSWORD }),
+      (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs > 290_000 && e.retryAfterMs <= 300_000,
+    );
     await assert.rejects(s.login({ identifier: HANDLE, password: PASSWORD }), RateLimitedError);
     assert.equal(pds.loginAttempts, 1);
   });
@@ -226,9 +240,19 @@ describe("atproto: secrets stay secret", () => {
     const [, , access, refresh] = exported.split(":::");
     const secrets = [PASSWORD, access, refresh, exported, ...changes.map((c) => c.sessionString!)];
     for (const c of changes) for (const t of c.sessionString!.split(":::").slice(2, 4)) secrets.push(t);
-    const shown = [String(s), inspect(s, { depth: 10, showHidden: true }), JSON.stringify(s), JSON.stringify(s.info), ...changes.map((c) => inspect(c) + JSON.stringify(c) + String(c)), lines.join("\n")];
+    const shown = [
+      String(s),
+      inspect(s, { depth: 10, showHidden: true }),
+      JSON.stringify(s),
+      JSON.stringify(s.info),
+      ...changes.map((c) => inspect(c) + JSON.stringify(c) + String(c)),
+      lines.join("\n"),
+    ];
     assert.ok(lines.length > 0, "the logger printed");
-    assert.ok(lines.some((l) => l.includes("Authorization")), "the logger showed the header name");
+    assert.ok(
+      lines.some((l) => l.includes("Authorization")),
+      "the logger showed the header name",
+    );
     for (const text of shown) for (const secret of secrets) assert.ok(!text.includes(secret), `leaked in: ${text.slice(0, 300)}`);
     assert.match(String(s), /AtprotoSession \{ atproto, logged in/);
   });

@@ -31,9 +31,18 @@ describe("login: hostile servers", () => {
   const cases: Array<[string, http.RequestListener]> = [
     ["non-JSON 200", (_q, r) => r.end("<html>hello</html>")],
     ["JSON without tokens", (_q, r) => r.end(JSON.stringify({ did: "did:plc:x", handle: "x" }))],
-    ["tokens with ':::' or line breaks", (_q, r) => r.end(JSON.stringify({ did: "did:plc:x", handle: "x", accessJwt: "a:::b", refreshJwt: "c\r\nd" }))],
+    [
+      "tokens with ':::' or line breaks",
+      (_q, r) => r.end(JSON.stringify({ did: "did:plc:x", handle: "x", accessJwt: "a:::b", refreshJwt: "c\r\nd" })),
+    ],
     ["a 2 MB answer", (_q, r) => r.end(JSON.stringify({ junk: "x".repeat(2 * 1024 * 1024) }))],
-    ["a 500", (_q, r) => { r.statusCode = 500; r.end(`{"error":"InternalServerError","message":"pw-secret-1 oops"}`); }],
+    [
+      "a 500",
+      (_q, r) => {
+        r.statusCode = 500;
+        r.end(`{"error":"InternalServerError","message":"pw-secret-1 oops"}`);
+      },
+    ],
   ];
   for (const [name, handler] of cases) {
     it(`atproto login against ${name}: LoginFailedError, nothing stored, no secret`, async () => {

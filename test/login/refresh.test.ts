@@ -48,7 +48,11 @@ describe("refresh: single flight", () => {
     assert.deepEqual(events, ["IMPORT", "REFRESH"]);
   });
 
-  for (const [style, n] of [["400-body", N], ["401-body", 300], ["401-header", 300]] as const) {
+  for (const [style, n] of [
+    ["400-body", N],
+    ["401-body", 300],
+    ["401-header", 300],
+  ] as const) {
     it(`${n} concurrent requests that the server answers with ExpiredToken (${style}) share one refresh and are retried once`, async () => {
       await setup({ expiredStyle: style, refreshDelay: 5 });
       await s.login({ identifier: HANDLE, password: PASSWORD });
@@ -136,7 +140,10 @@ describe("refresh: rotation and persistence", () => {
     pds.expireAccessTokens();
     await Promise.all(Array.from({ length: 100 }, ping));
     assert.equal(latest, s.exportSessionString());
-    assert.deepEqual(saved.map(([e]) => e), ["CREATE", "REFRESH", "REFRESH", "REFRESH", "REFRESH"]);
+    assert.deepEqual(
+      saved.map(([e]) => e),
+      ["CREATE", "REFRESH", "REFRESH", "REFRESH", "REFRESH"],
+    );
     const refreshTokens = saved.map(([, str]) => str!.split(":::")[3]);
     assert.equal(new Set(refreshTokens).size, refreshTokens.length, "each save holds a new refresh token");
     assert.equal(refreshTokens.at(-1), pds.currentRefresh);
@@ -194,7 +201,10 @@ describe("refresh: rotation and persistence", () => {
     const outcomes = await Promise.allSettled(Array.from({ length: 50 }, ping));
     assert.ok(outcomes.every((o) => o.status === "rejected" && o.reason instanceof SessionExpiredError && o.reason.code === "SESSION_EXPIRED"));
     assert.equal(pds.refreshAttempts, 1);
-    assert.deepEqual(events.map(([e]) => e), ["CREATE", "EXPIRED"]);
+    assert.deepEqual(
+      events.map(([e]) => e),
+      ["CREATE", "EXPIRED"],
+    );
     assert.equal(events[1][1], null);
     assert.equal(s.loggedIn, false);
     await assert.rejects(ping(), SessionExpiredError);

@@ -3,8 +3,18 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MessageHeaders } from "../../src/http/headers.js";
 import {
-  decodeJwtClaims, decodeSessionString, encodeSessionString, formatAtprotoSessionString, InvalidSessionStringError,
-  jwtExpiresAt, LoginGate, parseAtprotoSessionString, parseRetryAfter, pdsFromDidDoc, RateLimitedError, readRateLimit,
+  decodeJwtClaims,
+  decodeSessionString,
+  encodeSessionString,
+  formatAtprotoSessionString,
+  InvalidSessionStringError,
+  jwtExpiresAt,
+  LoginGate,
+  parseAtprotoSessionString,
+  parseRetryAfter,
+  pdsFromDidDoc,
+  RateLimitedError,
+  readRateLimit,
   refreshSchedule,
 } from "../../src/login/index.js";
 import { SessionKitError } from "../../src/errors.js";
@@ -85,7 +95,10 @@ describe("login: rate-limit headers", () => {
     const err = gate.observe(429, new MessageHeaders({ "Retry-After": "20" }), "login", now);
     assert.ok(err instanceof RateLimitedError);
     assert.equal(err.retryAfterMs, 20_000);
-    assert.throws(() => gate.check("login", now + 19_000), (e: unknown) => e instanceof RateLimitedError && e.code === "RATE_LIMITED" && e.retryAfterMs === 1000);
+    assert.throws(
+      () => gate.check("login", now + 19_000),
+      (e: unknown) => e instanceof RateLimitedError && e.code === "RATE_LIMITED" && e.retryAfterMs === 1000,
+    );
     gate.check("login", now + 20_000);
     // A 429 without any header still waits (the default), never zero.
     const g2 = new LoginGate({ defaultWaitMs: 5000 });
@@ -103,7 +116,12 @@ describe("login: session strings", () => {
     const s = encodeSessionString("apikey", { key: "k1" });
     assert.match(s, /^sessionkit:1:[A-Za-z0-9_-]+$/);
     assert.deepEqual(decodeSessionString(s, "apikey"), { key: "k1" });
-    const code = (fn: () => unknown) => assert.throws(fn, (e: unknown) => e instanceof SessionKitError && (e as InvalidSessionStringError).code === "INVALID_SESSION_STRING" && !(e as Error).message.includes("k1"));
+    const code = (fn: () => unknown) =>
+      assert.throws(
+        fn,
+        (e: unknown) =>
+          e instanceof SessionKitError && (e as InvalidSessionStringError).code === "INVALID_SESSION_STRING" && !(e as Error).message.includes("k1"),
+      );
     code(() => decodeSessionString(s, "atproto"));
     code(() => decodeSessionString(s.replace("sessionkit:1:", "sessionkit:2:"), "apikey"));
     code(() => decodeSessionString("sessionkit:1:%%%", "apikey"));
@@ -124,12 +142,21 @@ describe("login: session strings", () => {
     assert.throws(() => parseAtprotoSessionString(`a:::did:plc:x:::${access}:::${refresh}:::ftp://x`), InvalidSessionStringError);
   });
   it("takes the PDS from the DID document's #atproto_pds service only", () => {
-    assert.equal(pdsFromDidDoc({ service: [{ id: "#atproto_pds", type: "AtprotoPersonalDataServer", serviceEndpoint: "https://x.host.bsky.network/" }] }), "https://x.host.bsky.network");
+    assert.equal(
+      pdsFromDidDoc({ service: [{ id: "#atproto_pds", type: "AtprotoPersonalDataServer", serviceEndpoint: "https://x.host.bsky.network/" }] }),
+      "https://x.host.bsky.network",
+    );
     assert.equal(pdsFromDidDoc({ service: [{ id: "#other", type: "AtprotoPersonalDataServer", serviceEndpoint: "https://evil" }] }), null);
-    assert.equal(pdsFromDidDoc({ service: [{ id: "#atproto_pds", type: "AtprotoPersonalDataServer", serviceEndpoint: "javascript:alert(1)" }] }), null);
+    assert.equal(
+      pdsFromDidDoc({ service: [{ id: "#atproto_pds", type: "AtprotoPersonalDataServer", serviceEndpoint: "javascript:alert(1)" }] }),
+      null,
+    );
     assert.equal(pdsFromDidDoc(null), null);
     // The long id form names the document's own DID; another DID's entry is not ours.
-    const doc = (id: string) => ({ id: "did:plc:abc", service: [{ id, type: "AtprotoPersonalDataServer", serviceEndpoint: "https://pds.example.com" }] });
+    const doc = (id: string) => ({
+      id: "did:plc:abc",
+      service: [{ id, type: "AtprotoPersonalDataServer", serviceEndpoint: "https://pds.example.com" }],
+    });
     assert.equal(pdsFromDidDoc(doc("did:plc:abc#atproto_pds"), "did:plc:abc"), "https://pds.example.com");
     assert.equal(pdsFromDidDoc(doc("did:plc:evil#atproto_pds"), "did:plc:abc"), null);
     assert.equal(pdsFromDidDoc(doc("#atproto_pds"), "did:plc:other"), null, "a document about another DID is ignored");

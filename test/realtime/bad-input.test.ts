@@ -142,7 +142,9 @@ test("resuming with a wrong token is ACCESS_DENIED and does not harm the real se
   const { server, url } = await startServer();
   await using _server = server;
   const echo: unknown[] = [];
-  server.addHandler("x", (v) => { echo.push(v); });
+  server.addHandler("x", (v) => {
+    echo.push(v);
+  });
   await using session = await new RealtimeSession(url, { reconnect: fastReconnect }).connect();
   const ws = await rawSocket(url);
   const done = closed(ws);
@@ -201,7 +203,10 @@ test("an upgrade that does not offer the sessionkit.realtime.v1 subprotocol is r
     const outcome = await new Promise<string>((r) => {
       ws.once("unexpected-response", (_req, res) => {
         let body = "";
-        res.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => r(`${res.statusCode} ${body}`));
+        res
+          .setEncoding("utf8")
+          .on("data", (d: string) => (body += d))
+          .on("end", () => r(`${res.statusCode} ${body}`));
       });
       ws.once("open", () => r("open"));
       ws.once("error", (err) => r(`error ${err.message}`));
@@ -216,15 +221,33 @@ test("an upgrade that does not offer the sessionkit.realtime.v1 subprotocol is r
   ws.terminate();
   const u = new URL(url);
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    http.request({
-      host: u.hostname, port: u.port, path: u.pathname,
-      headers: [
-        "Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13",
-        "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==",
-        "Sec-WebSocket-Protocol", "chat", "Sec-WebSocket-Protocol", SUBPROTOCOL,
-      ],
-    }).on("upgrade", (r, socket) => { socket.destroy(); resolve(r); })
-      .on("response", resolve).on("error", reject).end();
+    http
+      .request({
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        headers: [
+          "Connection",
+          "Upgrade",
+          "Upgrade",
+          "websocket",
+          "Sec-WebSocket-Version",
+          "13",
+          "Sec-WebSocket-Key",
+          "dGhlIHNhbXBsZSBub25jZQ==",
+          "Sec-WebSocket-Protocol",
+          "chat",
+          "Sec-WebSocket-Protocol",
+          SUBPROTOCOL,
+        ],
+      })
+      .on("upgrade", (r, socket) => {
+        socket.destroy();
+        resolve(r);
+      })
+      .on("response", resolve)
+      .on("error", reject)
+      .end();
   });
   assert.equal(res.statusCode, 101);
   assert.equal(res.headers["sec-websocket-protocol"], SUBPROTOCOL);
@@ -235,7 +258,13 @@ test("a client that hangs up in the middle of the handshake leaves nothing behin
   let release: () => void = () => {};
   const gate = new Promise<void>((r) => (release = r));
   let asked = 0;
-  await using tracked = await startTrackedServer({ authenticator: async () => { asked++; await gate; return true; } });
+  await using tracked = await startTrackedServer({
+    authenticator: async () => {
+      asked++;
+      await gate;
+      return true;
+    },
+  });
   const { server, url } = tracked;
   const ws = await rawSocket(url);
   ws.send(hello);
@@ -303,7 +332,9 @@ test("a few frames sent right behind the hello are held and handled after the we
   const { server, url } = await startServer({ authenticator: () => gate });
   await using _server = server;
   const got: unknown[] = [];
-  server.addHandler("x", (v) => { got.push(v); });
+  server.addHandler("x", (v) => {
+    got.push(v);
+  });
   const ws = await rawSocket(url);
   ws.send(hello);
   ws.send('{"s":1,"t":"m","p":"x","d":1}');
@@ -329,7 +360,19 @@ test("an authenticator cannot set fixed properties (the session is refused, the 
 test("fixed properties in a hello cannot be smuggled in any spelling the server would honour", async () => {
   const { server, url } = await startServer();
   await using _server = server;
-  for (const properties of [{ $SessionId: "x" }, { $Transport: "HTTP" }, { $StartTime: "0" }, { $ClientIP: "1.2.3.4" }, { $anything: "x" }, { "": "x" }, { "a\u0000b": "x" }, { "tab\tkey": "x" }, { "nb\u00a0sp": "x" }, { ok: 1 }, ["a"]]) {
+  for (const properties of [
+    { $SessionId: "x" },
+    { $Transport: "HTTP" },
+    { $StartTime: "0" },
+    { $ClientIP: "1.2.3.4" },
+    { $anything: "x" },
+    { "": "x" },
+    { "a\u0000b": "x" },
+    { "tab\tkey": "x" },
+    { "nb\u00a0sp": "x" },
+    { ok: 1 },
+    ["a"],
+  ]) {
     const ws = await rawSocket(url);
     const done = closed(ws);
     ws.send(JSON.stringify({ t: "hello", v: 1, principal: "p", credentials: "AAA=", properties }));

@@ -38,17 +38,24 @@ test("a message to a session id reaches it on whichever node holds it", { skip }
     const session = await new RealtimeSession(a.url).connect();
     const other = await new RealtimeSession(b.url, { properties: { team: "x" } }).connect();
     const got: unknown[] = [];
-    session.addHandler("news", (v) => { got.push(v); });
+    session.addHandler("news", (v) => {
+      got.push(v);
+    });
     assert.equal(a.server.getSession(session.sessionId!)?.state, "CONNECTED");
     assert.equal(b.server.getSession(session.sessionId!), undefined);
     for (let i = 0; i < 50; i++) await (i % 2 ? a : b).server.sendToSession(session.sessionId!, "news", i);
     await waitFor(() => got.length === 50, "50 messages");
-    assert.deepEqual(got, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      got,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     await assert.rejects(b.server.sendToSession("0123456789abcdef-0123456789abcdef", "news", 1), { code: "SESSION_NOT_FOUND" });
 
     // A filter sees every node's sessions.
     const teamX: unknown[] = [];
-    other.addHandler("news", (v) => { teamX.push(v); });
+    other.addHandler("news", (v) => {
+      teamX.push(v);
+    });
     assert.equal(await a.server.sendToFilter({ team: "x" }, "news", "team"), 1);
     assert.equal(await a.server.sendToFilter(() => true, "news", "all"), 2);
     // Diffusion filter strings, across nodes.
@@ -76,7 +83,10 @@ test("a client moved to another node mid-stream resumes with nothing lost or rep
   const a = await node("a2");
   const b = await node("b2");
   const handled: Array<[string, number]> = [];
-  for (const [name, n] of [["a", a], ["b", b]] as const) {
+  for (const [name, n] of [
+    ["a", a],
+    ["b", b],
+  ] as const) {
     n.server.addHandler("up", (v, s) => {
       handled.push([name, v as number]);
       s.send("down", v);
@@ -87,8 +97,12 @@ test("a client moved to another node mid-stream resumes with nothing lost or rep
     const id = session.sessionId;
     const down: number[] = [];
     const pushed: number[] = [];
-    session.addHandler("down", (v) => { down.push(v as number); });
-    session.addHandler("push", (v) => { pushed.push(v as number); });
+    session.addHandler("down", (v) => {
+      down.push(v as number);
+    });
+    session.addHandler("push", (v) => {
+      pushed.push(v as number);
+    });
     const N = 1000;
     for (let i = 0; i < N; i++) {
       session.send("up", i);
@@ -98,10 +112,19 @@ test("a client moved to another node mid-stream resumes with nothing lost or rep
     }
     await waitFor(() => down.length === N && pushed.length === N / 10, `everything (down ${down.length}, pushed ${pushed.length})`, 15_000);
     assert.equal(session.sessionId, id);
-    assert.deepEqual(down, Array.from({ length: N }, (_, i) => i));
-    assert.deepEqual(handled.map(([, v]) => v), Array.from({ length: N }, (_, i) => i));
+    assert.deepEqual(
+      down,
+      Array.from({ length: N }, (_, i) => i),
+    );
+    assert.deepEqual(
+      handled.map(([, v]) => v),
+      Array.from({ length: N }, (_, i) => i),
+    );
     assert.ok(handled.some(([n]) => n === "a") && handled.some(([n]) => n === "b"), "both nodes handled some");
-    assert.deepEqual(pushed, Array.from({ length: N / 10 }, (_, i) => i));
+    assert.deepEqual(
+      pushed,
+      Array.from({ length: N / 10 }, (_, i) => i),
+    );
     assert.equal(b.server.getSession(id!)?.state, "CONNECTED");
     await session.close();
   } finally {
@@ -192,7 +215,9 @@ test("restarting server processes one after the other: every message exactly onc
   const session = await new RealtimeSession(urls, { reconnect: { timeout: 10_000, strategy: () => 20 } }).connect();
   const id = session.sessionId;
   const down: number[] = [];
-  session.addHandler("down", (v) => { down.push(v as number); });
+  session.addHandler("down", (v) => {
+    down.push(v as number);
+  });
   let recovered = 0;
   session.on("recovered", () => recovered++);
   const N = 1500;
@@ -209,7 +234,10 @@ test("restarting server processes one after the other: every message exactly onc
   }
   try {
     await waitFor(() => down.length === N, `all echoes (have ${down.length})`, 20_000);
-    assert.deepEqual(down, Array.from({ length: N }, (_, i) => i));
+    assert.deepEqual(
+      down,
+      Array.from({ length: N }, (_, i) => i),
+    );
     assert.equal(session.sessionId, id);
     assert.equal(recovered, 2);
     await session.close();
@@ -228,14 +256,19 @@ test("a node that crashes (SIGKILL) loses none of the messages numbered for its 
     }).connect();
     const id = session.sessionId!;
     const got: number[] = [];
-    session.addHandler("push", (v) => { got.push(v as number); });
+    session.addHandler("push", (v) => {
+      got.push(v as number);
+    });
     const N = 600;
     for (let i = 0; i < N; i++) {
       await b.server.sendToSession(id, "push", i); // routed through Redis to node a…
       if (i === 200) a.proc.kill("SIGKILL"); // …until a dies without a word
     }
     await waitFor(() => got.length === N, `all pushes (have ${got.length})`, 15_000);
-    assert.deepEqual(got, Array.from({ length: N }, (_, i) => i));
+    assert.deepEqual(
+      got,
+      Array.from({ length: N }, (_, i) => i),
+    );
     assert.equal(b.server.getSession(id)?.state, "CONNECTED");
     await session.close();
   } finally {

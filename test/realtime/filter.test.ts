@@ -5,19 +5,36 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  compileFilter, InvalidFilterError, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, parseFilter, quoteFilterValue,
-  RealtimeSession, type SessionProperties,
+  compileFilter,
+  InvalidFilterError,
+  MAX_FILTER_DEPTH,
+  MAX_FILTER_LENGTH,
+  parseFilter,
+  quoteFilterValue,
+  RealtimeSession,
+  type SessionProperties,
 } from "../../src/realtime/index.js";
 import { matchesFilter } from "../../src/realtime/properties.js";
 import { startServer, waitFor } from "./helpers.js";
 
 const alice: SessionProperties = {
-  $SessionId: "0123456789abcdef-0123456789abcdef", $Principal: "alice", $ClientIP: "127.0.0.1",
-  $StartTime: "1700000000000", $Transport: "WEBSOCKET", Department: "Accounts", Country: "UK", Tier: "gold",
+  $SessionId: "0123456789abcdef-0123456789abcdef",
+  $Principal: "alice",
+  $ClientIP: "127.0.0.1",
+  $StartTime: "1700000000000",
+  $Transport: "WEBSOCKET",
+  Department: "Accounts",
+  Country: "UK",
+  Tier: "gold",
 };
 const bob: SessionProperties = {
-  $SessionId: "fedcba9876543210-fedcba9876543210", $Principal: "bob", $ClientIP: "10.0.0.2",
-  $StartTime: "1700000000001", $Transport: "WEBSOCKET", Department: "Payroll", Country: "DE",
+  $SessionId: "fedcba9876543210-fedcba9876543210",
+  $Principal: "bob",
+  $ClientIP: "10.0.0.2",
+  $StartTime: "1700000000001",
+  $Transport: "WEBSOCKET",
+  Department: "Payroll",
+  Country: "DE",
 };
 const carol: SessionProperties = { $Principal: "carol", $Transport: "HTTP_POLLING", Country: "FR", Tier: "silver" };
 const everyone = { alice, bob, carol };
@@ -25,18 +42,23 @@ const everyone = { alice, bob, carol };
 /** Names of the sessions a filter matches. */
 function who(filter: string): string[] {
   const f = compileFilter(filter);
-  return Object.entries(everyone).filter(([, p]) => f(p)).map(([n]) => n);
+  return Object.entries(everyone)
+    .filter(([, p]) => f(p))
+    .map(([n]) => n);
 }
 
 function invalid(filter: string, position: number, message?: RegExp): void {
-  assert.throws(() => compileFilter(filter), (err: unknown) => {
-    assert.ok(err instanceof InvalidFilterError, `${filter}: ${String(err)}`);
-    assert.equal(err.code, "INVALID_FILTER");
-    assert.equal(err.position, position, `${JSON.stringify(filter)}: ${err.message}`);
-    assert.equal(err.filter, filter);
-    if (message) assert.match(err.message, message);
-    return true;
-  });
+  assert.throws(
+    () => compileFilter(filter),
+    (err: unknown) => {
+      assert.ok(err instanceof InvalidFilterError, `${filter}: ${String(err)}`);
+      assert.equal(err.code, "INVALID_FILTER");
+      assert.equal(err.position, position, `${JSON.stringify(filter)}: ${err.message}`);
+      assert.equal(err.filter, filter);
+      if (message) assert.match(err.message, message);
+      return true;
+    },
+  );
 }
 
 test("equality, inequality, membership, presence and all", () => {
@@ -182,7 +204,16 @@ test("parseFilter exposes the tree", () => {
     op: "or",
     exprs: [
       { op: "eq", key: "a", value: "x" },
-      { op: "not", expr: { op: "and", exprs: [{ op: "ne", key: "b", value: "y" }, { op: "has", key: "c" }] } },
+      {
+        op: "not",
+        expr: {
+          op: "and",
+          exprs: [
+            { op: "ne", key: "b", value: "y" },
+            { op: "has", key: "c" },
+          ],
+        },
+      },
       { op: "in", key: "d", values: ["1", "2"] },
       { op: "all" },
     ],
@@ -193,7 +224,10 @@ test("objects and functions still work; other filter values are refused", () => 
   assert.equal(matchesFilter({ Tier: "gold", Country: "UK" }, alice), true);
   assert.equal(matchesFilter({ Tier: "gold", Country: "DE" }, alice), false);
   assert.equal(matchesFilter({}, alice), true);
-  assert.equal(matchesFilter((p) => p.$Principal === "bob", bob), true);
+  assert.equal(
+    matchesFilter((p) => p.$Principal === "bob", bob),
+    true,
+  );
   for (const bad of [null, 42, ["a"], { Tier: 1 }, undefined]) {
     assert.throws(() => matchesFilter(bad as never, alice), { code: "INVALID_ARGUMENT" }, String(bad));
   }
@@ -205,11 +239,15 @@ test("sendToFilter with a filter string pushes to the matching sessions only", a
   });
   await using _server = server;
   const got: Record<string, unknown[]> = { alice: [], bob: [], carol: [] };
-  const sessions = await Promise.all(["alice", "bob", "carol"].map(async (name) => {
-    const s = await new RealtimeSession(url, { principal: name, properties: { Country: name === "carol" ? "FR" : "UK" } }).connect();
-    s.addHandler("news", (v) => { got[name]!.push(v); });
-    return s;
-  }));
+  const sessions = await Promise.all(
+    ["alice", "bob", "carol"].map(async (name) => {
+      const s = await new RealtimeSession(url, { principal: name, properties: { Country: name === "carol" ? "FR" : "UK" } }).connect();
+      s.addHandler("news", (v) => {
+        got[name]!.push(v);
+      });
+      return s;
+    }),
+  );
   try {
     assert.equal(await server.sendToFilter("$Principal is 'alice'", "news", 1), 1);
     assert.equal(await server.sendToFilter("Department eq 'Payroll' and Country in ['FR']", "news", 2), 1);

@@ -19,7 +19,16 @@ test("only the Redis backplane imports redis, and only dynamically", () => {
 
 test("the entry point loads without the cluster", async () => {
   const mod = await import("../../src/realtime/index.js");
-  for (const name of ["RealtimeSession", "RealtimeServer", "Credentials", "CloseReason", "createRedisCluster", "compileFilter", "InvalidFilterError", "quoteFilterValue"]) {
+  for (const name of [
+    "RealtimeSession",
+    "RealtimeServer",
+    "Credentials",
+    "CloseReason",
+    "createRedisCluster",
+    "compileFilter",
+    "InvalidFilterError",
+    "quoteFilterValue",
+  ]) {
     assert.ok(name in mod, name);
   }
 });

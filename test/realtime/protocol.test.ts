@@ -37,8 +37,21 @@ test("frames round-trip JSON and bytes", () => {
 });
 
 test("garbage frames are protocol violations", () => {
-  for (const bad of ["", "nope", "[]", "null", "{}", '{"t":"zz"}', '{"t":"m","s":0,"p":"x","d":1}', '{"t":"m","s":1,"p":"","d":1}',
-    '{"t":"m","s":1.5,"p":"x","d":1}', '{"t":"m","s":1,"p":"x"}', '{"t":"a","a":-1}', '{"t":"hello","v":1}', '{"t":"resume","v":1,"sessionId":"x"}']) {
+  for (const bad of [
+    "",
+    "nope",
+    "[]",
+    "null",
+    "{}",
+    '{"t":"zz"}',
+    '{"t":"m","s":0,"p":"x","d":1}',
+    '{"t":"m","s":1,"p":"","d":1}',
+    '{"t":"m","s":1.5,"p":"x","d":1}',
+    '{"t":"m","s":1,"p":"x"}',
+    '{"t":"a","a":-1}',
+    '{"t":"hello","v":1}',
+    '{"t":"resume","v":1,"sessionId":"x"}',
+  ]) {
     assert.throws(() => parseFrame(bad), ProtocolViolation, bad);
   }
 });
@@ -57,7 +70,10 @@ test("replay buffer keeps what is unacknowledged and knows what it lost", () => 
     b.markWritten(s);
   }
   b.ack(1);
-  assert.deepEqual([...b.entriesAfter(1)].map(([s]) => s), [2, 3]);
+  assert.deepEqual(
+    [...b.entriesAfter(1)].map(([s]) => s),
+    [2, 3],
+  );
   assert.ok(b.canReplayFrom(1));
   assert.ok(!b.canReplayFrom(0)); // 1 was acknowledged and forgotten
   assert.ok(!b.canReplayFrom(4)); // from the future

@@ -7,7 +7,15 @@ import assert from "node:assert/strict";
 import type net from "node:net";
 import { test } from "node:test";
 import { WebSocket } from "ws";
-import { CloseReason, closeCodeOf, RealtimeServer, RealtimeSession, SUBPROTOCOL, type ServerSession, type SessionState } from "../../src/realtime/index.js";
+import {
+  CloseReason,
+  closeCodeOf,
+  RealtimeServer,
+  RealtimeSession,
+  SUBPROTOCOL,
+  type ServerSession,
+  type SessionState,
+} from "../../src/realtime/index.js";
 import { fastReconnect, startRelay, startServer, waitFor } from "./helpers.js";
 
 const LIMIT = 64 * 1024;
@@ -83,7 +91,9 @@ test("a RealtimeSession that falls behind ends CLOSED_BY_SERVER with MESSAGE_QUE
   try {
     const session = await new RealtimeSession(url.replace(/:\d+/, `:${relay.port}`), { reconnect: fastReconnect }).connect();
     let received = 0;
-    session.addHandler("flood", () => { received++; });
+    session.addHandler("flood", () => {
+      received++;
+    });
     const states: SessionState[] = [];
     session.on("state", (s) => states.push(s));
     const closed = new Promise((r) => session.once("closed", r));
@@ -129,7 +139,9 @@ test("a client that keeps reading is never closed however much the server sends"
   await using _server = server;
   await using session = await new RealtimeSession(url).connect();
   let received = 0;
-  session.addHandler("flood", () => { received++; });
+  session.addHandler("flood", () => {
+    received++;
+  });
   const onServer = server.getSession(session.sessionId!)!;
   const N = 200; // 12.5 MiB in all, far over the limit, but never more than it at a time
   for (let i = 0; i < N; i++) {

@@ -15,7 +15,9 @@ test("a socket killed mid-stream loses nothing and duplicates nothing, both ways
   const session = await new RealtimeSession(url, { reconnect: fastReconnect }).connect();
   const id = session.sessionId;
   const atClient: number[] = [];
-  session.addHandler("down", (v) => { atClient.push(v as number); });
+  session.addHandler("down", (v) => {
+    atClient.push(v as number);
+  });
   const states: SessionState[] = [];
   session.on("state", (s) => states.push(s));
   let recovered = 0;
@@ -32,7 +34,10 @@ test("a socket killed mid-stream loses nothing and duplicates nothing, both ways
     }
   }
   await waitFor(() => atClient.length === N, `all ${N} echoes (have ${atClient.length})`, 10_000);
-  assert.deepEqual(atServer, Array.from({ length: N }, (_, i) => i));
+  assert.deepEqual(
+    atServer,
+    Array.from({ length: N }, (_, i) => i),
+  );
   assert.deepEqual(atClient, atServer);
   assert.equal(session.sessionId, id);
   assert.equal(kills, 6);
@@ -47,7 +52,9 @@ test("messages sent while recovering are delivered after recovery", async () => 
   await using _server = server;
   const relay = await startRelay(Number(new URL(url).port));
   const got: string[] = [];
-  server.addHandler("m", (v) => { got.push(v as string); });
+  server.addHandler("m", (v) => {
+    got.push(v as string);
+  });
   const session = await new RealtimeSession(url.replace(/:\d+/, `:${relay.port}`), {
     reconnect: { timeout: 5000, strategy: () => 50 },
   }).connect();
@@ -56,7 +63,9 @@ test("messages sent while recovering are delivered after recovery", async () => 
   session.send("m", "while away");
   const pushed = server.sendToSession(session.sessionId!, "p", "queued on the server");
   const atClient: unknown[] = [];
-  session.addHandler("p", (v) => { atClient.push(v); });
+  session.addHandler("p", (v) => {
+    atClient.push(v);
+  });
   await pushed;
   await waitFor(() => session.state === "CONNECTED_ACTIVE", "recovered");
   await waitFor(() => got.length === 1 && atClient.length === 1, "both directions");
@@ -142,7 +151,8 @@ test("overflowing the client's replay buffer while away closes with LOST_MESSAGE
   await using _server = server;
   const relay = await startRelay(Number(new URL(url).port));
   const session = await new RealtimeSession(url.replace(/:\d+/, `:${relay.port}`), {
-    replayBufferSize: 5, reconnect: { timeout: 5000, strategy: () => 200 },
+    replayBufferSize: 5,
+    reconnect: { timeout: 5000, strategy: () => 200 },
   }).connect();
   relay.cut();
   await waitFor(() => session.state === "RECOVERING_RECONNECT", "recovering");
@@ -171,10 +181,9 @@ test("the client moves to the next URL of a cluster list when its server is unre
   await using _server = server;
   const a = await startRelay(Number(new URL(url).port));
   const b = await startRelay(Number(new URL(url).port));
-  const session = await new RealtimeSession(
-    [url.replace(/:\d+/, `:${a.port}`), url.replace(/:\d+/, `:${b.port}`)],
-    { reconnect: fastReconnect },
-  ).connect();
+  const session = await new RealtimeSession([url.replace(/:\d+/, `:${a.port}`), url.replace(/:\d+/, `:${b.port}`)], {
+    reconnect: fastReconnect,
+  }).connect();
   await a.close();
   await waitFor(() => session.state === "RECOVERING_RECONNECT", "recovering");
   await waitFor(() => session.state === "CONNECTED_ACTIVE", "recovered through b");
@@ -208,10 +217,18 @@ test("the client notices a silent server within two ping periods", async () => {
   let lastWord = 0;
   wss.on("connection", (ws) => {
     ws.once("message", () => {
-      ws.send(JSON.stringify({
-        t: "welcome", sessionId: "0123456789abcdef-0123456789abcdef", token: "t", properties: {},
-        ack: 0, ping, keepAlive: 5000, maxMessageSize: 1 << 20,
-      }));
+      ws.send(
+        JSON.stringify({
+          t: "welcome",
+          sessionId: "0123456789abcdef-0123456789abcdef",
+          token: "t",
+          properties: {},
+          ack: 0,
+          ping,
+          keepAlive: 5000,
+          maxMessageSize: 1 << 20,
+        }),
+      );
       lastWord = performance.now();
     });
   });

@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { test } from "node:test";
 import { Session } from "../../src/http/session.js";
-import {
-  CloseReason, Credentials, RealtimeSession, type ServerSession, type SessionState,
-} from "../../src/realtime/index.js";
+import { CloseReason, Credentials, RealtimeSession, type ServerSession, type SessionState } from "../../src/realtime/index.js";
 import { startServer, waitFor } from "./helpers.js";
 
 test("connect, properties, send, request, push, ping and close", async () => {
@@ -53,14 +51,19 @@ test("connect, properties, send, request, push, ping and close", async () => {
   assert.equal(session.data.get("mine"), 42);
 
   const acks: unknown[] = [];
-  session.addHandler("ack", (v) => { acks.push(v); });
+  session.addHandler("ack", (v) => {
+    acks.push(v);
+  });
   for (let i = 0; i < 20; i++) session.send("note", i);
   assert.equal(await session.request("double", 21), 42);
   assert.deepEqual(await session.request("slow", [1, 2]), { echoed: [1, 2] });
   const bytes = await session.request("slow", new Uint8Array([9, 8, 7]));
   assert.deepEqual((bytes as { echoed: unknown }).echoed, { 0: 9, 1: 8, 2: 7 }); // bytes inside JSON become an object
   await waitFor(() => acks.length === 20, "20 acks");
-  assert.deepEqual(received, Array.from({ length: 20 }, (_, i) => i));
+  assert.deepEqual(
+    received,
+    Array.from({ length: 20 }, (_, i) => i),
+  );
   assert.deepEqual(acks[19], { got: 19 });
 
   const ping = await session.pingServer();
@@ -117,7 +120,11 @@ test("bad credentials are refused with ACCESS_DENIED", async () => {
 });
 
 test("an authenticator that throws refuses and is reported", async () => {
-  const { server, url } = await startServer({ authenticator: () => { throw new Error("db down"); } });
+  const { server, url } = await startServer({
+    authenticator: () => {
+      throw new Error("db down");
+    },
+  });
   await using _server = server;
   const errors: Error[] = [];
   server.on("handler-error", (e) => errors.push(e));
@@ -130,7 +137,7 @@ test("forged $ properties and bad keys are rejected on both ends", async () => {
   await using _server = server;
   assert.throws(() => new RealtimeSession(url, { properties: { $Principal: "root" } }), { code: "INVALID_ARGUMENT" });
   assert.throws(() => new RealtimeSession(url, { properties: { "has space": "x" } }), { code: "INVALID_ARGUMENT" });
-  for (const key of ["a(b", "quo\"te", "it's"]) {
+  for (const key of ["a(b", 'quo"te', "it's"]) {
     await assert.rejects(new RealtimeSession(url).connect({ [key]: "x" }), { code: "INVALID_ARGUMENT" });
   }
   // A client that bypasses the checks gets HANDSHAKE_REJECTED from the server.
@@ -150,7 +157,9 @@ test("push to one session, to a property filter, and close from the server", asy
   const got = new Map<string, unknown[]>();
   for (const c of clients) {
     got.set(c.principal, []);
-    c.addHandler("news", (v) => { got.get(c.principal)!.push(v); });
+    c.addHandler("news", (v) => {
+      got.get(c.principal)!.push(v);
+    });
   }
   await server.sendToSession(clients[2]!.sessionId!, "news", "for blue1");
   assert.equal(await server.sendToFilter({ team: "red" }, "news", "for reds"), 2);
@@ -223,7 +232,13 @@ test("close() during connect() ends it as CLOSED_BY_CLIENT", async () => {
   let release: () => void = () => {};
   const gate = new Promise<void>((r) => (release = r));
   let asked = 0;
-  const { server, url } = await startServer({ authenticator: async () => { asked++; await gate; return true; } });
+  const { server, url } = await startServer({
+    authenticator: async () => {
+      asked++;
+      await gate;
+      return true;
+    },
+  });
   await using _server = server;
   const session = new RealtimeSession(url);
   const connecting = session.connect();

@@ -57,7 +57,7 @@ describe("garbage in the store", () => {
       await c.get();
       assert.equal((await c.get()).body, "2");
       const raw = new Database(path);
-      raw.prepare("UPDATE sessionkit_sessions SET data = ?").run("{\"n\": 2, broken");
+      raw.prepare("UPDATE sessionkit_sessions SET data = ?").run('{"n": 2, broken');
       raw.close();
       const before = c.cookie;
       assert.equal((await c.get()).body, "1");

@@ -32,26 +32,30 @@ const FLAGS = [
 describe("browser: headless Chromium", { skip }, () => {
   it("keeps the session across page loads, loses it after logout, hides the cookie from scripts", async () => {
     await using mw = sessionMiddleware({ secret: SECRET });
-    await using server = await startServer(mw.node(async (req, res) => {
-      const s = sessionData(req);
-      const path = new URL(req.url ?? "/", "http://x").pathname;
-      if (path === "/logout") {
-        await s.destroy();
+    await using server = await startServer(
+      mw.node(async (req, res) => {
+        const s = sessionData(req);
+        const path = new URL(req.url ?? "/", "http://x").pathname;
+        if (path === "/logout") {
+          await s.destroy();
+          res.setHeader("content-type", "text/html");
+          res.end("<p id=out>logged out</p>");
+          return;
+        }
+        if (path === "/favicon.ico") {
+          res.statusCode = 404;
+          res.end();
+          return;
+        }
+        const n = ((s.get("visits") as number | undefined) ?? 0) + 1;
+        s.set("visits", n);
         res.setHeader("content-type", "text/html");
-        res.end("<p id=out>logged out</p>");
-        return;
-      }
-      if (path === "/favicon.ico") {
-        res.statusCode = 404;
-        res.end();
-        return;
-      }
-      const n = ((s.get("visits") as number | undefined) ?? 0) + 1;
-      s.set("visits", n);
-      res.setHeader("content-type", "text/html");
-      // The page reports what its own scripts can see of the cookies.
-      res.end(`<p id=visits>${n}</p><p id=cookies></p><script>document.getElementById("cookies").textContent = JSON.stringify(document.cookie)</script>`);
-    }));
+        // The page reports what its own scripts can see of the cookies.
+        res.end(
+          `<p id=visits>${n}</p><p id=cookies></p><script>document.getElementById("cookies").textContent = JSON.stringify(document.cookie)</script>`,
+        );
+      }),
+    );
     const userDataDir = mkdtempSync(join(tmpdir(), "sessionkit-chromium-"));
     const context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,

@@ -58,7 +58,14 @@ for (const [name, make, skip] of stores) {
       const store = make();
       const mw = sessionMiddleware({ secret: SECRET, store });
       const server = await startServer(mw.node(handler));
-      return { store, server, async [Symbol.asyncDispose]() { await server.close(); await store.close(); } };
+      return {
+        store,
+        server,
+        async [Symbol.asyncDispose]() {
+          await server.close();
+          await store.close();
+        },
+      };
     }
 
     it("two overlapping requests changing different keys both survive", async () => {

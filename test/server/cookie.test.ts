@@ -197,6 +197,9 @@ describe("session cookie: signing and bad input", () => {
       );
     }
     assert.throws(() => sessionMiddleware({ secret: SECRET, cookie: { path: `/${"p".repeat(4100)}` } }), { code: "COOKIE_TOO_LARGE" });
-    assert.throws(() => sessionMiddleware({ secret: SECRET, store: { get() {} } as never }), (e: Error) => e instanceof TypeError && /create\(\)/.test(e.message));
+    assert.throws(
+      () => sessionMiddleware({ secret: SECRET, store: { get() {} } as never }),
+      (e: Error) => e instanceof TypeError && /create\(\)/.test(e.message),
+    );
   });
 });

@@ -32,7 +32,10 @@ export interface Reply {
 /** A browser-like client for one cookie: keeps it, replaces it, drops it on Max-Age=0. */
 export class Client {
   cookie: string | undefined;
-  constructor(readonly base: string, readonly name = "sid") {}
+  constructor(
+    readonly base: string,
+    readonly name = "sid",
+  ) {}
 
   async get(path = "/", extraHeaders: Record<string, string> = {}): Promise<Reply> {
     const headers: Record<string, string> = { ...extraHeaders };

@@ -68,7 +68,10 @@ describe("node:http adapter: basics", () => {
     assert.deepEqual(r.setCookie, []);
     assert.equal(r.headers.get("vary"), "Cookie", "the session was read");
     assert.equal(r.headers.get("cache-control"), null);
-    assert.deepEqual(t.calls.filter((c) => c.method !== "get"), []);
+    assert.deepEqual(
+      t.calls.filter((c) => c.method !== "get"),
+      [],
+    );
     assert.equal(t.store.size, 0);
   });
 
@@ -87,7 +90,11 @@ describe("node:http adapter: basics", () => {
     const r = await c.get("/read");
     assert.equal(r.body, "1");
     assert.deepEqual(r.setCookie, []);
-    assert.deepEqual(t.calls.map((x) => x.method), ["get"], "one store read, no write");
+    assert.deepEqual(
+      t.calls.map((x) => x.method),
+      ["get"],
+      "one store read, no write",
+    );
   });
 
   it("keeps the handler's own Cache-Control and merges Vary", async () => {
@@ -173,7 +180,10 @@ describe("node:http adapter: basics", () => {
     });
     const out = JSON.parse((await t.client().get()).body);
     assert.deepEqual(out.keys, ["b", "d"]);
-    assert.deepEqual(out.entries, [["b", { c: [true, null] }], ["d", "x"]]);
+    assert.deepEqual(out.entries, [
+      ["b", { c: [true, null] }],
+      ["d", "x"],
+    ]);
     assert.equal(out.size, 2);
     assert.equal(out.json, '{"b":{"c":[true,null]},"d":"x"}');
     assert.equal(out.isNew, true);
@@ -204,9 +214,11 @@ describe("node:http adapter: basics", () => {
     const errors: unknown[] = [];
     const store = new MemoryStore({ sweepInterval: 0 });
     const mw = sessionMiddleware({ secret: SECRET, store, onError: (e) => errors.push(e) });
-    await using server = await startServer(mw.node(async () => {
-      throw new Error("handler bug");
-    }));
+    await using server = await startServer(
+      mw.node(async () => {
+        throw new Error("handler bug");
+      }),
+    );
     const r = await new Client(server.url).get();
     assert.equal(r.status, 500);
     assert.equal((errors[0] as Error).message, "handler bug");
@@ -216,15 +228,18 @@ describe("node:http adapter: basics", () => {
 
 describe("node:http adapter: lifecycle", () => {
   it("regenerate(): new id, same data, old id destroyed", async () => {
-    await using t = await setup({}, counter({
-      "/login": async (req, res) => {
-        const s = sessionData(req);
-        await s.regenerate();
-        s.set("user", "alice");
-        res.end("in");
-      },
-      "/whoami": (req, res) => res.end(JSON.stringify(sessionData(req).toJSON())),
-    }));
+    await using t = await setup(
+      {},
+      counter({
+        "/login": async (req, res) => {
+          const s = sessionData(req);
+          await s.regenerate();
+          s.set("user", "alice");
+          res.end("in");
+        },
+        "/whoami": (req, res) => res.end(JSON.stringify(sessionData(req).toJSON())),
+      }),
+    );
     const c = t.client();
     await c.get();
     await c.get();
@@ -241,12 +256,15 @@ describe("node:http adapter: lifecycle", () => {
   });
 
   it("destroy(): store entry deleted, cookie cleared, old cookie worthless", async () => {
-    await using t = await setup({}, counter({
-      "/logout": async (req, res) => {
-        await sessionData(req).destroy();
-        res.end("bye");
-      },
-    }));
+    await using t = await setup(
+      {},
+      counter({
+        "/logout": async (req, res) => {
+          await sessionData(req).destroy();
+          res.end("bye");
+        },
+      }),
+    );
     const c = t.client();
     await c.get();
     await c.get();
@@ -265,14 +283,17 @@ describe("node:http adapter: lifecycle", () => {
   });
 
   it("destroy() then write starts a fresh session under a new id", async () => {
-    await using t = await setup({}, counter({
-      "/logout": async (req, res) => {
-        const s = sessionData(req);
-        await s.destroy();
-        s.set("flash", "logged out");
-        res.end();
-      },
-    }));
+    await using t = await setup(
+      {},
+      counter({
+        "/logout": async (req, res) => {
+          const s = sessionData(req);
+          await s.destroy();
+          s.set("flash", "logged out");
+          res.end();
+        },
+      }),
+    );
     const c = t.client();
     await c.get();
     const old = c.cookie;
@@ -314,14 +335,21 @@ describe("node:http adapter: lifecycle", () => {
     t.calls.length = 0;
     const r = await c.get("/read");
     assert.equal(r.setCookie.length, 1, "rolling renewal re-sends the cookie");
-    assert.deepEqual(t.calls.map((x) => x.method), ["get", "touch"]);
+    assert.deepEqual(
+      t.calls.map((x) => x.method),
+      ["get", "touch"],
+    );
 
     await using u = await setup({ touchAfter: 60_000 }, counter({ "/read": read }));
     const d = u.client();
     await d.get();
     u.calls.length = 0;
     assert.deepEqual((await d.get("/read")).setCookie, []);
-    assert.deepEqual(u.calls.map((x) => x.method), ["get"], "throttled: no touch");
+    assert.deepEqual(
+      u.calls.map((x) => x.method),
+      ["get"],
+      "throttled: no touch",
+    );
 
     await using v = await setup({ touchAfter: 0, rolling: false }, counter({ "/read": read }));
     const e = v.client();
@@ -329,6 +357,10 @@ describe("node:http adapter: lifecycle", () => {
     assert.match(first.setCookie[0], /Max-Age=604800/, "without rolling the cookie lives to the absolute timeout");
     v.calls.length = 0;
     assert.deepEqual((await e.get("/read")).setCookie, [], "without rolling no cookie renewal");
-    assert.deepEqual(v.calls.map((x) => x.method), ["get", "touch"], "the idle expiry is still renewed");
+    assert.deepEqual(
+      v.calls.map((x) => x.method),
+      ["get", "touch"],
+      "the idle expiry is still renewed",
+    );
   });
 });

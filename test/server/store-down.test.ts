@@ -26,10 +26,12 @@ describe("store down: simulated outage", () => {
     const errors: unknown[] = [];
     const mw = sessionMiddleware({ secret: SECRET, store: f.store, onError: (e) => errors.push(e) });
     let failOnSave = false;
-    await using server = await startServer(mw.node((req, res) => {
-      if (failOnSave) f.setDown(true); // the outage starts while the handler runs
-      counter(req, res);
-    }));
+    await using server = await startServer(
+      mw.node((req, res) => {
+        if (failOnSave) f.setDown(true); // the outage starts while the handler runs
+        counter(req, res);
+      }),
+    );
     const c = new Client(server.url);
     assert.equal((await c.get()).body, "1");
 
@@ -56,14 +58,16 @@ describe("store down: simulated outage", () => {
     const f = flaky(new MemoryStore({ sweepInterval: 0 }));
     const errors: unknown[] = [];
     const mw = sessionMiddleware({ secret: SECRET, store: f.store, onError: (e) => errors.push(e) });
-    await using server = await startServer(mw.node(async (req, res) => {
-      const s = sessionData(req);
-      if (req.url === "/login") {
-        f.setDown(true);
-        await s.regenerate();
-      }
-      counter(req, res);
-    }));
+    await using server = await startServer(
+      mw.node(async (req, res) => {
+        const s = sessionData(req);
+        if (req.url === "/login") {
+          f.setDown(true);
+          await s.regenerate();
+        }
+        counter(req, res);
+      }),
+    );
     const c = new Client(server.url);
     await c.get();
     const r = await c.get("/login");
@@ -76,13 +80,15 @@ describe("store down: simulated outage", () => {
   it("lets the application choose the response via onError", async () => {
     const f = flaky(new MemoryStore({ sweepInterval: 0 }));
     const mw = sessionMiddleware({ secret: SECRET, store: f.store });
-    await using server = await startServer(mw.node(counter, {
-      onError(error, _req, res) {
-        res.statusCode = 503;
-        res.setHeader("retry-after", "5");
-        res.end(`custom ${(error as StoreUnavailableError).code}`);
-      },
-    }));
+    await using server = await startServer(
+      mw.node(counter, {
+        onError(error, _req, res) {
+          res.statusCode = 503;
+          res.setHeader("retry-after", "5");
+          res.end(`custom ${(error as StoreUnavailableError).code}`);
+        },
+      }),
+    );
     const c = new Client(server.url);
     await c.get();
     f.setDown(true);

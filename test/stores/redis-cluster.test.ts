@@ -44,11 +44,26 @@ async function startCluster(): Promise<{ ports: number[]; stop(): Promise<void> 
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
       ports.push(port);
-      const child = spawn("redis-server", [
-        "--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-        "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--dir", dir,
-        "--save", "", "--appendonly", "no",
-      ], { stdio: "ignore" });
+      const child = spawn(
+        "redis-server",
+        [
+          "--port",
+          String(port),
+          "--bind",
+          "127.0.0.1",
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          join(dir, `nodes-${port}.conf`),
+          "--dir",
+          dir,
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+        ],
+        { stdio: "ignore" },
+      );
       children.push(child);
     }
     await sleep(200);
@@ -91,8 +106,12 @@ describe("RedisStore on a Redis Cluster: routing", { skip }, () => {
       assert.equal(await store.update(`id${i}`, { set: { j: i }, delete: [] }, now + 60_000), true);
     }
     const perNode = (cluster as { ports: number[] }).ports.map((p) =>
-      Number(spawnSync("redis-cli", ["-p", String(p), "dbsize"], { encoding: "utf8" }).stdout.trim()));
-    assert.equal(perNode.reduce((a, b) => a + b, 0), 30);
+      Number(spawnSync("redis-cli", ["-p", String(p), "dbsize"], { encoding: "utf8" }).stdout.trim()),
+    );
+    assert.equal(
+      perNode.reduce((a, b) => a + b, 0),
+      30,
+    );
     assert.ok(perNode.filter((n) => n > 0).length >= 2, `sessions landed on several nodes: ${perNode}`);
     for (let i = 0; i < 30; i++) assert.deepEqual({ ...(await store.get(`id${i}`))?.data }, { i, j: i });
   });

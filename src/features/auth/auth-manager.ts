@@ -326,7 +326,14 @@ export class AuthManager implements SessionFeature {
   }
 
   /** Emits `authenticate` and waits for the answer when a listener deferred it. */
-  #ask(session: Session, msg: Message, auth: Auth, challenge: AuthChallenge, isRetry: boolean, isProxy: boolean): Promise<{ username: string; password: string } | null> {
+  #ask(
+    session: Session,
+    msg: Message,
+    auth: Auth,
+    challenge: AuthChallenge,
+    isRetry: boolean,
+    isProxy: boolean,
+  ): Promise<{ username: string; password: string } | null> {
     if (session.listenerCount("authenticate") === 0) return Promise.resolve(null);
     let settled = false;
     let deferred = false;
@@ -403,7 +410,8 @@ async function resolveProxy(session: Session, url: URL): Promise<{ origin: strin
     const value = await resolver(url);
     if (value === null || value === undefined || value === "") return null;
     const proxy = new URL(value.includes("://") ? value : `http://${value}`);
-    const creds = proxy.username !== "" || proxy.password !== "" ? { username: safeDecode(proxy.username), password: safeDecode(proxy.password) } : null;
+    const creds =
+      proxy.username !== "" || proxy.password !== "" ? { username: safeDecode(proxy.username), password: safeDecode(proxy.password) } : null;
     return { origin: proxy.origin, creds };
   } catch {
     return null;

@@ -18,7 +18,7 @@ export interface DigestAlgorithm {
 }
 
 const BASES: Record<string, { hash: DigestHash; strength: number }> = {
-  "MD5": { hash: "md5", strength: 30 },
+  MD5: { hash: "md5", strength: 30 },
   "SHA-256": { hash: "sha256", strength: 40 },
   "SHA-512-256": { hash: "sha512-256", strength: 50 },
 };

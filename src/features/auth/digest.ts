@@ -15,7 +15,15 @@ import type { Message } from "../../http/message.js";
 import { Auth, type AuthInit } from "./auth.js";
 import { encodeExtValue, quote, type AuthChallenge } from "./challenge-parser.js";
 import {
-  digestAlgorithm, digestHA1, digestHA2, digestResponse, digestUserhash, formatNc, H, newCnonce, type DigestAlgorithm,
+  digestAlgorithm,
+  digestHA1,
+  digestHA2,
+  digestResponse,
+  digestUserhash,
+  formatNc,
+  H,
+  newCnonce,
+  type DigestAlgorithm,
 } from "./digest-compute.js";
 import { AuthError } from "./errors.js";
 
@@ -89,7 +97,10 @@ export class AuthDigest extends Auth {
     this.#opaque = p.opaque;
     this.#qops = parseQop(p.qop);
     this.#userhash = (p.userhash ?? "").toLowerCase() === "true";
-    this.#domain = (p.domain ?? "").split(/\s+/).filter((d) => d !== "").slice(0, MAX_DOMAIN_ENTRIES);
+    this.#domain = (p.domain ?? "")
+      .split(/\s+/)
+      .filter((d) => d !== "")
+      .slice(0, MAX_DOMAIN_ENTRIES);
     this.#newNonce(this.#nonce);
     this.#ha1Base = null;
   }

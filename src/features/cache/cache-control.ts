@@ -81,7 +81,10 @@ function deltaSeconds(v: string | undefined): number {
 }
 
 function fieldList(v: string): string[] | null {
-  const names = v.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const names = v
+    .split(",")
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   return names.length > 0 && names.every((s) => TOKEN.test(s)) ? names : null;
 }
 

@@ -174,8 +174,14 @@ export class Cache implements SessionFeature {
 
   async beforeSend(msg: Message): Promise<void | SyntheticResponse> {
     const state: HopState = {
-      status: "bypass", lookupHeaders: null, revalidating: null, added: [], served: false, serveStored: null,
-      requestTime: this.#now(), responseTime: 0,
+      status: "bypass",
+      lookupHeaders: null,
+      revalidating: null,
+      added: [],
+      served: false,
+      serveStored: null,
+      requestTime: this.#now(),
+      responseTime: 0,
     };
     this.#states.set(msg, state);
     const req = msg.requestHeaders;

@@ -13,7 +13,16 @@ export const HEURISTICALLY_CACHEABLE = new Set([200, 203, 204, 206, 300, 301, 30
 /** Statuses this cache understands well enough to store (§3: 206 needs range support, which we lack). */
 const STORABLE_STATUS = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501]);
 /** Hop-by-hop fields (§3.1): never stored, never copied from a 304. */
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authentication-info"];
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-authenticate",
+  "proxy-authentication-info",
+];
 /**
  * Also never stored: cookies and per-response auth data. Replaying an old Set-Cookie from a
  * hit would reset the jar to stale values, and cookie values are secrets that must not land
@@ -32,14 +41,7 @@ export interface PolicyOptions {
 }
 
 /** Why a response was not stored (for `cache.statusOf()` and tests). */
-export type NotStorableReason =
-  | "method"
-  | "status"
-  | "no-store"
-  | "vary-star"
-  | "authorization"
-  | "no-freshness-info"
-  | "must-understand";
+export type NotStorableReason = "method" | "status" | "no-store" | "vary-star" | "authorization" | "no-freshness-info" | "must-understand";
 
 /**
  * §3 "Storing Responses in Caches", for a private cache. The request headers are the ones
@@ -69,7 +71,10 @@ export function notStorableReason(method: string, reqHeaders: MessageHeaders, st
 export function varyNames(resHeaders: MessageHeaders): string[] | "*" {
   const v = resHeaders.get("Vary");
   if (v === null) return [];
-  const names = v.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const names = v
+    .split(",")
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   return names.includes("*") ? "*" : [...new Set(names)].sort();
 }
 
@@ -79,7 +84,10 @@ export function normalizeFieldValue(v: string | null): string | null {
 }
 
 /** Picks the request header values a response's Vary names, and a canonical variant string. */
-export function selectVaryHeaders(names: readonly string[], reqHeaders: MessageHeaders): { varyHeaders: Record<string, string | null>; variant: string } {
+export function selectVaryHeaders(
+  names: readonly string[],
+  reqHeaders: MessageHeaders,
+): { varyHeaders: Record<string, string | null>; variant: string } {
   const varyHeaders: Record<string, string | null> = {};
   for (const n of names) varyHeaders[n] = normalizeFieldValue(reqHeaders.get(n));
   return { varyHeaders, variant: names.length === 0 ? "" : JSON.stringify(names.map((n) => [n, varyHeaders[n]])) };
@@ -193,7 +201,8 @@ export function serveDecision(e: StoredResponse, reqCc: CacheControl, reqHeaders
   const headers = new MessageHeaders(p.headers); // a copy: the caller may change it (Age)
   const canRevalidate = headers.has("ETag") || headers.has("Last-Modified");
   // Pragma: no-cache counts only when there is no Cache-Control (RFC 9111 §5.4).
-  const reqNoCache = reqCc.noCache !== undefined || (!reqHeaders.has("Cache-Control") && /(^|,)\s*no-cache\s*(,|$)/i.test(reqHeaders.get("Pragma") ?? ""));
+  const reqNoCache =
+    reqCc.noCache !== undefined || (!reqHeaders.has("Cache-Control") && /(^|,)\s*no-cache\s*(,|$)/i.test(reqHeaders.get("Pragma") ?? ""));
   let fresh = !reqNoCache && resCc.noCache === undefined && age < lifetime;
   if (fresh && reqCc.maxAge !== undefined && age > reqCc.maxAge) fresh = false;
   if (fresh && reqCc.minFresh !== undefined && lifetime - age < reqCc.minFresh) fresh = false;

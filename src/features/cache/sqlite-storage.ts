@@ -50,9 +50,17 @@ CREATE INDEX IF NOT EXISTS sessionkit_cache_lru ON sessionkit_cache (last_used);
 function isMeta(m: unknown): m is Meta {
   const o = m as Meta;
   return (
-    typeof o === "object" && o !== null && typeof o.status === "number" && typeof o.reasonPhrase === "string" &&
-    Array.isArray(o.headers) && o.headers.every((h) => typeof h === "string") && o.headers.length % 2 === 0 &&
-    typeof o.requestTime === "number" && typeof o.responseTime === "number" && typeof o.varyHeaders === "object" && o.varyHeaders !== null
+    typeof o === "object" &&
+    o !== null &&
+    typeof o.status === "number" &&
+    typeof o.reasonPhrase === "string" &&
+    Array.isArray(o.headers) &&
+    o.headers.every((h) => typeof h === "string") &&
+    o.headers.length % 2 === 0 &&
+    typeof o.requestTime === "number" &&
+    typeof o.responseTime === "number" &&
+    typeof o.varyHeaders === "object" &&
+    o.varyHeaders !== null
   );
 }
 
@@ -88,7 +96,10 @@ export class SqliteCacheStorage implements CacheStorage {
       sizeOfKey: db.prepare("SELECT SUM(size) AS size FROM sessionkit_cache WHERE key = ?"),
       oldest: db.prepare("SELECT key, variant, size FROM sessionkit_cache ORDER BY last_used ASC LIMIT 32"),
     };
-    const totals = db.prepare("SELECT COALESCE(SUM(size), 0) AS size, COALESCE(MAX(last_used), 0) AS tick FROM sessionkit_cache").get() as { size: number; tick: number };
+    const totals = db.prepare("SELECT COALESCE(SUM(size), 0) AS size, COALESCE(MAX(last_used), 0) AS tick FROM sessionkit_cache").get() as {
+      size: number;
+      tick: number;
+    };
     this.#size = totals.size;
     this.#tick = totals.tick;
     this.#evict();
@@ -102,7 +113,11 @@ export class SqliteCacheStorage implements CacheStorage {
     try {
       Database = (await import("better-sqlite3")).default;
     } catch (err) {
-      throw new CacheStorageError("STORE_UNAVAILABLE", "SqliteCacheStorage needs the optional dependency better-sqlite3 (npm install better-sqlite3)", { cause: err });
+      throw new CacheStorageError(
+        "STORE_UNAVAILABLE",
+        "SqliteCacheStorage needs the optional dependency better-sqlite3 (npm install better-sqlite3)",
+        { cause: err },
+      );
     }
     let db: BetterSqlite3.Database | undefined;
     try {

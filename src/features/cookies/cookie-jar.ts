@@ -15,7 +15,7 @@ import { assertCookieStore, DEFAULT_COOKIE_LIMITS, GuardedStore, type CookieLimi
 import { JarCookie, type CookieInit } from "./jar-cookie.js";
 import { canonicalHost, isSameSite, registrableDomain } from "./site.js";
 
-/** Input limits applied before tough-cookie parses anything (documented in docs/cookies-hsts.md). */
+/** Input limits applied before tough-cookie parses anything (documented in the README, "Cookies and HSTS"). */
 export const SET_COOKIE_LIMITS = Object.freeze({
   /** A longer Set-Cookie header value is dropped unparsed. */
   maxHeaderLength: 8192,

@@ -27,7 +27,10 @@ type Cb<T> = (err: Error | null, value?: T) => void;
 /** tough-cookie calls stores with callbacks, applications with promises: serve both. */
 function settle<T>(p: Promise<T>, cb: unknown): Promise<T> | undefined {
   if (typeof cb !== "function") return p;
-  p.then((v) => (cb as Cb<T>)(null, v), (e: Error) => (cb as Cb<T>)(e));
+  p.then(
+    (v) => (cb as Cb<T>)(null, v),
+    (e: Error) => (cb as Cb<T>)(e),
+  );
   return undefined;
 }
 
@@ -96,7 +99,10 @@ export class GuardedStore extends Store {
   }
 
   override putCookie(cookie: Cookie, cb?: unknown): any {
-    return settle(this.#serial(() => this.#put(cookie)), cb);
+    return settle(
+      this.#serial(() => this.#put(cookie)),
+      cb,
+    );
   }
 
   async #put(cookie: Cookie): Promise<void> {
@@ -123,11 +129,17 @@ export class GuardedStore extends Store {
   override updateCookie(oldCookie: Cookie, newCookie: Cookie, cb?: unknown): any {
     // tough-cookie's updateCookie carries the old value it found; we still look it up inside
     // the serialized section so a concurrent delete is not resurrected silently.
-    return settle(this.#serial(() => this.#put(newCookie)), cb);
+    return settle(
+      this.#serial(() => this.#put(newCookie)),
+      cb,
+    );
   }
 
   override removeCookie(domain: string | null | undefined, path: string | null | undefined, key: string | null | undefined, cb?: unknown): any {
-    return settle(this.#serial(() => this.#remove(domain, path, key)), cb);
+    return settle(
+      this.#serial(() => this.#remove(domain, path, key)),
+      cb,
+    );
   }
 
   async #remove(domain: string | null | undefined, path: string | null | undefined, key: string | null | undefined): Promise<void> {
@@ -199,16 +211,23 @@ export class GuardedStore extends Store {
       return [expired ? 0 : 1, c.lastAccessed instanceof Date ? c.lastAccessed.getTime() : 0] as const;
     };
     const byAge = (a: Cookie, b: Cookie) => {
-      const ra = rank(a), rb = rank(b);
+      const ra = rank(a),
+        rb = rank(b);
       return ra[0] - rb[0] || ra[1] - rb[1];
     };
     if (overDomain > 0) {
-      const victims = all.filter((c) => keyOf(c) === k).sort(byAge).slice(0, overDomain);
+      const victims = all
+        .filter((c) => keyOf(c) === k)
+        .sort(byAge)
+        .slice(0, overDomain);
       for (const v of victims) await this.#remove(v.domain, v.path, v.key);
     }
     const stillOver = this.#total - this.limits.maxTotal;
     if (stillOver > 0) {
-      const rest = (await this.inner.getAllCookies()).filter((c) => !sameId(c, fresh)).sort(byAge).slice(0, stillOver);
+      const rest = (await this.inner.getAllCookies())
+        .filter((c) => !sameId(c, fresh))
+        .sort(byAge)
+        .slice(0, stillOver);
       for (const v of rest) await this.#remove(v.domain, v.path, v.key);
     }
   }
@@ -223,10 +242,16 @@ function sameId(a: Cookie, b: Cookie): boolean {
 }
 
 function sameContent(a: Cookie, b: Cookie): boolean {
-  const ta = a.expiryTime(), tb = b.expiryTime();
+  const ta = a.expiryTime(),
+    tb = b.expiryTime();
   const sameExpiry = ta === tb || (ta !== undefined && tb !== undefined && Math.abs(ta - tb) < 1000);
   return (
-    sameExpiry && a.value === b.value && a.secure === b.secure && a.httpOnly === b.httpOnly &&
-    a.sameSite === b.sameSite && a.hostOnly === b.hostOnly && sameId(a, b)
+    sameExpiry &&
+    a.value === b.value &&
+    a.secure === b.secure &&
+    a.httpOnly === b.httpOnly &&
+    a.sameSite === b.sameSite &&
+    a.hostOnly === b.hostOnly &&
+    sameId(a, b)
   );
 }

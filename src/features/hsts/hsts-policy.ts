@@ -18,7 +18,8 @@ export class HSTSPolicy {
   constructor(domain: string, maxAge: number | null, includeSubDomains: boolean, expires?: Date | null) {
     const d = canonicalDomain(domain);
     if (d === null) throw new InvalidArgumentError(`HSTSPolicy: ${JSON.stringify(String(domain).slice(0, 100))} is not a host name`);
-    if (maxAge !== null && (!Number.isFinite(maxAge) || maxAge < 0)) throw new InvalidArgumentError("HSTSPolicy: `maxAge` must be a non-negative number of seconds");
+    if (maxAge !== null && (!Number.isFinite(maxAge) || maxAge < 0))
+      throw new InvalidArgumentError("HSTSPolicy: `maxAge` must be a non-negative number of seconds");
     this.domain = d;
     this.maxAge = maxAge;
     this.includeSubDomains = includeSubDomains;

@@ -3,14 +3,7 @@
  * function: bytes and the supplied Content-Type in, the computed type out. No I/O, no state,
  * so it is tested row by row against the standard's tables (test/features/sniffer).
  */
-import {
-  extractMimeType,
-  isAudioOrVideoMimeType,
-  isHtmlMimeType,
-  isImageMimeType,
-  isXmlMimeType,
-  type ParsedMimeType,
-} from "./mime-type.js";
+import { extractMimeType, isAudioOrVideoMimeType, isHtmlMimeType, isImageMimeType, isXmlMimeType, type ParsedMimeType } from "./mime-type.js";
 import { matchesMp3WithoutId3, matchesMp4, matchesWebm } from "./media-signatures.js";
 import {
   ARCHIVE_PATTERNS,

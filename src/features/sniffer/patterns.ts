@@ -16,7 +16,11 @@ export interface PatternRow {
   note: string;
 }
 
-const hex = (s: string): number[] => s.split(" ").filter(Boolean).map((b) => parseInt(b, 16));
+const hex = (s: string): number[] =>
+  s
+    .split(" ")
+    .filter(Boolean)
+    .map((b) => parseInt(b, 16));
 
 function row(pattern: string, mask: string, type: string, note: string, opts: { ws?: boolean; tt?: boolean } = {}): PatternRow {
   const p = hex(pattern);

@@ -20,10 +20,7 @@ interface FastifyReplyLike {
 }
 interface FastifyInstanceLike {
   addHook(name: "onRequest", hook: (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<void>): unknown;
-  addHook(
-    name: "onSend",
-    hook: (request: FastifyRequestLike, reply: FastifyReplyLike, payload: unknown) => Promise<unknown>,
-  ): unknown;
+  addHook(name: "onSend", hook: (request: FastifyRequestLike, reply: FastifyReplyLike, payload: unknown) => Promise<unknown>): unknown;
 }
 
 export type FastifySessionPlugin = ((instance: any, options: unknown, done: (error?: Error) => void) => void) & {

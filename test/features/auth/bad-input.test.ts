@@ -96,7 +96,10 @@ describe("bad input", () => {
     });
     cleanups.push(() => srv.close());
     const lines: string[] = [];
-    const s = new Session({ proxyResolver: null, features: [new Logger({ level: LoggerLogLevel.BODY, printer: (_l, d, line) => lines.push(`${d} ${line}`) })] });
+    const s = new Session({
+      proxyResolver: null,
+      features: [new Logger({ level: LoggerLogLevel.BODY, printer: (_l, d, line) => lines.push(`${d} ${line}`) })],
+    });
     cleanups.push(() => s.close());
     s.on("authenticate", (req) => {
       if (req.scheme === "Digest") req.authenticate("alice", "digest-secret-1");

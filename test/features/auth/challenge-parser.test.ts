@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import {
-  decodeExtValue, encodeExtValue, MAX_CHALLENGES, MAX_PARAMS, parseAuthParams, parseChallengeHeaders, parseChallenges,
+  decodeExtValue,
+  encodeExtValue,
+  MAX_CHALLENGES,
+  MAX_PARAMS,
+  parseAuthParams,
+  parseChallengeHeaders,
+  parseChallenges,
 } from "../../../src/features/auth/challenge-parser.js";
 
 describe("WWW-Authenticate parser (RFC 9110 §11)", () => {
@@ -10,7 +16,10 @@ describe("WWW-Authenticate parser (RFC 9110 §11)", () => {
     const ch = parseChallenges(
       `Newauth realm="apps", type=1, title="Login to \\"apps\\"", Basic realm="simple", Digest realm="x", qop="auth,auth-int", nonce="n,1", algorithm=SHA-256`,
     );
-    assert.deepEqual(ch.map((c) => c.scheme), ["Newauth", "Basic", "Digest"]);
+    assert.deepEqual(
+      ch.map((c) => c.scheme),
+      ["Newauth", "Basic", "Digest"],
+    );
     assert.equal(ch[0].params.realm, "apps");
     assert.equal(ch[0].params.type, "1");
     assert.equal(ch[0].params.title, 'Login to "apps"');
@@ -49,7 +58,10 @@ describe("WWW-Authenticate parser (RFC 9110 §11)", () => {
 
   it("joins several header lines and tolerates empty list elements", () => {
     const ch = parseChallengeHeaders([`Basic realm="a"`, ` , ,Digest realm="b", nonce="n"`]);
-    assert.deepEqual(ch.map((c) => c.params.realm), ["a", "b"]);
+    assert.deepEqual(
+      ch.map((c) => c.params.realm),
+      ["a", "b"],
+    );
   });
 
   it("skips junk without losing the following challenge", () => {

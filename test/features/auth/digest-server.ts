@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 
-const HASHES: Record<string, string> = { "MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "sha512-256" };
+const HASHES: Record<string, string> = { MD5: "md5", "SHA-256": "sha256", "SHA-512-256": "sha512-256" };
 
 /** A small independent parser for the client's Authorization: Digest header. */
 export function parseDigestAuthorization(header: string): Record<string, string> {

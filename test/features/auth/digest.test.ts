@@ -16,7 +16,9 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-async function digestServer(opts: Partial<DigestServerOptions> & { extraChallenges?: string[] } = {}): Promise<{ srv: TestServer; v: DigestVerifier }> {
+async function digestServer(
+  opts: Partial<DigestServerOptions> & { extraChallenges?: string[] } = {},
+): Promise<{ srv: TestServer; v: DigestVerifier }> {
   const v = new DigestVerifier({ users: { Mufasa: "Circle of Life" }, ...opts });
   const srv = await startServer((req, res, body) => {
     const r = v.check(req, body);
@@ -65,7 +67,10 @@ describe("Digest through a Session", () => {
         assert.equal(second.status, 200);
         assert.equal(srv.count, 3, "the cached Digest credentials were sent up front");
         assert.equal(asked(), 1);
-        assert.deepEqual(v.accepted.map((p) => p.nc), ["00000001", "00000002"]);
+        assert.deepEqual(
+          v.accepted.map((p) => p.nc),
+          ["00000001", "00000002"],
+        );
         assert.equal(v.accepted[0].qop, qop === "auth" ? "auth" : "auth-int");
         assert.equal(v.accepted[0].algorithm, algorithm);
       });
@@ -88,9 +93,12 @@ describe("Digest through a Session", () => {
     msg.setRequestBody("text/plain", "replayable first");
     await s.sendAndRead(msg);
     const streamed = new Message("PUT", `${srv.url}/up`);
-    streamed.setRequestBody("application/octet-stream", (async function* () {
-      yield new TextEncoder().encode("streamed");
-    })());
+    streamed.setRequestBody(
+      "application/octet-stream",
+      (async function* () {
+        yield new TextEncoder().encode("streamed");
+      })(),
+    );
     await s.sendAndRead(streamed);
     assert.equal(streamed.status, 200);
     assert.equal(v.accepted.at(-1)!.qop, "auth");
@@ -160,7 +168,10 @@ describe("Digest through a Session", () => {
     await request(s, "GET", `${srv.url}/c`);
     assert.equal(srv.count, 4);
     assert.equal(new Set(v.accepted.map((p) => p.nonce)).size, 3);
-    assert.deepEqual(v.accepted.map((p) => p.nc), ["00000001", "00000001", "00000001"]);
+    assert.deepEqual(
+      v.accepted.map((p) => p.nc),
+      ["00000001", "00000001", "00000001"],
+    );
   });
 
   it("checks rspauth: a right one passes, a wrong one rejects the response", async () => {

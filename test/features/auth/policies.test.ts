@@ -108,7 +108,10 @@ describe("AuthManager through a Session", () => {
       setTimeout(() => req.authenticate("user", "pass"), 30);
     });
     const results = await Promise.all([1, 2, 3, 4].map((i) => get(s, `${srv.url}/c${i}`)));
-    assert.deepEqual(results.map((r) => r.msg.status), [200, 200, 200, 200]);
+    assert.deepEqual(
+      results.map((r) => r.msg.status),
+      [200, 200, 200, 200],
+    );
     assert.equal(asked, 1);
   });
 

@@ -36,7 +36,10 @@ async function setup() {
   const origin = await startServer((req, res) => {
     res.end(`origin ${req.url} proxy-auth=${req.headers["proxy-authorization"] ?? "none"}`);
   });
-  cleanups.push(() => proxy.close(), () => origin.close());
+  cleanups.push(
+    () => proxy.close(),
+    () => origin.close(),
+  );
   return { proxy, origin };
 }
 
@@ -68,7 +71,10 @@ describe("proxy authentication", () => {
     assert.equal(events.length, 1);
     assert.equal(events[0].isProxy, true);
     assert.equal(events[0].realm, "proxy");
-    assert.deepEqual(proxy.seen.map((x) => x.proxyAuthorization), [null, PROXY_AUTH]);
+    assert.deepEqual(
+      proxy.seen.map((x) => x.proxyAuthorization),
+      [null, PROXY_AUTH],
+    );
     await s.sendAndRead(new Message("GET", `${origin.url}/b`));
     assert.equal(proxy.seen.length, 3);
     assert.equal(proxy.seen[2].proxyAuthorization, PROXY_AUTH);
@@ -100,7 +106,11 @@ describe("proxy authentication", () => {
     const proxy = await startProxy(digestGate(v));
     const origin = await startServer((req, res) => res.end(`plain ${req.url}`));
     const secure = await startHttpsServer(cert, (req, res) => res.end(`secure ${req.url}`));
-    cleanups.push(() => proxy.close(), () => origin.close(), () => secure.close());
+    cleanups.push(
+      () => proxy.close(),
+      () => origin.close(),
+      () => secure.close(),
+    );
     const s = new Session({ proxyResolver: () => proxy.url, tlsDatabase: cert.cert });
     cleanups.push(() => s.close());
     const events: AuthenticateRequest[] = [];
@@ -111,7 +121,10 @@ describe("proxy authentication", () => {
     assert.equal(v.accepted[0].uri, `${origin.url}/p?q=1`);
     assert.equal(Buffer.from(await s.sendAndRead(new Message("GET", `${secure.url}/t`))).toString(), "secure /t");
     assert.equal(v.accepted.at(-1)!.uri, new URL(secure.url).host);
-    assert.deepEqual(v.accepted.map((p) => p.nc), ["00000001", "00000002", "00000003"]);
+    assert.deepEqual(
+      v.accepted.map((p) => p.nc),
+      ["00000001", "00000002", "00000003"],
+    );
   });
 
   it("a 407 from the proxy and a 401 from the origin on the same message", async () => {
@@ -123,14 +136,23 @@ describe("proxy authentication", () => {
         res.end();
       }
     });
-    cleanups.push(() => proxy.close(), () => origin.close());
+    cleanups.push(
+      () => proxy.close(),
+      () => origin.close(),
+    );
     const s = new Session({ proxyResolver: () => proxy.url });
     cleanups.push(() => s.close());
     const events: AuthenticateRequest[] = [];
     answering(s, events);
     const msg = new Message("GET", `${origin.url}/x`);
     assert.equal(Buffer.from(await s.sendAndRead(msg)).toString(), "both");
-    assert.deepEqual(events.map((e) => [e.isProxy, e.realm]), [[true, "proxy"], [false, "origin"]]);
+    assert.deepEqual(
+      events.map((e) => [e.isProxy, e.realm]),
+      [
+        [true, "proxy"],
+        [false, "origin"],
+      ],
+    );
   });
 
   it("proxy credentials never go to an origin that is reached directly", async () => {

@@ -33,7 +33,15 @@ describe("Digest computations (RFC 7616 §3.9 examples)", () => {
     assert.equal(digestUserhash("sha512-256", user, realm), "793263caabb707a56211940d90411ea4a575adeccb7e360aeb624ed06ece9b0b");
     const ha1 = digestHA1("sha512-256", false, user, realm, "Secret, or not?", "", "");
     const ha2 = digestHA2("sha512-256", "GET", "/doe.json", "auth", null);
-    const r = digestResponse("sha512-256", ha1, "5TsQWLVdgBdmrQ0XsxbDODV+57QdFR34I9HAbC/RVvkK", "00000001", "NTg6RKcb9boFIAS3KrFK9BGeh+iDa/sm6jUMp2wds69v", "auth", ha2);
+    const r = digestResponse(
+      "sha512-256",
+      ha1,
+      "5TsQWLVdgBdmrQ0XsxbDODV+57QdFR34I9HAbC/RVvkK",
+      "00000001",
+      "NTg6RKcb9boFIAS3KrFK9BGeh+iDa/sm6jUMp2wds69v",
+      "auth",
+      ha2,
+    );
     assert.equal(r, "3798d4131c277846293534c3edc11bd8a5e4cdcbff78b05db9d95eeb1cec68a5");
   });
 
@@ -77,7 +85,12 @@ describe("AuthDigest", () => {
     const ha2 = digestHA2("md5", "POST", "/x", "auth-int", "hello");
     assert.equal(p.response, digestResponse("md5", ha1, "n", p.nc, p.cnonce, "auth-int", ha2));
     const streamed = new Message("POST", "http://h.test/x");
-    streamed.setRequestBody("text/plain", (async function* () { yield new Uint8Array([1]); })());
+    streamed.setRequestBody(
+      "text/plain",
+      (async function* () {
+        yield new Uint8Array([1]);
+      })(),
+    );
     assert.equal(parseDigestAuthorization(a.getAuthorization(streamed)!).qop, "auth");
     // auth-int only: a stream body cannot be answered.
     const b = make(`Digest realm="r", nonce="n", qop="auth-int"`);
@@ -108,7 +121,10 @@ describe("AuthDigest", () => {
   });
 
   it("userhash hides the name; username* carries a non-ASCII name", () => {
-    const a = new AuthDigest({ url: "http://h.test/", challenge: challenge(`Digest realm="api@example.org", nonce="n", qop=auth, algorithm=SHA-512-256, userhash=true, charset=UTF-8`) });
+    const a = new AuthDigest({
+      url: "http://h.test/",
+      challenge: challenge(`Digest realm="api@example.org", nonce="n", qop=auth, algorithm=SHA-512-256, userhash=true, charset=UTF-8`),
+    });
     a.authenticate("J\u00e4s\u00f8n Doe", "Secret, or not?");
     const p = parseDigestAuthorization(a.getAuthorization(new Message("GET", "http://h.test/doe.json"))!);
     assert.equal(p.username, "793263caabb707a56211940d90411ea4a575adeccb7e360aeb624ed06ece9b0b");
@@ -136,7 +152,10 @@ describe("AuthDigest", () => {
     const good = digestResponse("md5", ha1, "n", p.nc, p.cnonce, "auth", digestHA2("md5", "", "/a", "auth", null));
     a.checkResponse(msg, { rspauth: good, qop: "auth", nc: p.nc, cnonce: p.cnonce });
     a.getAuthorization(msg);
-    assert.throws(() => a.checkResponse(msg, { rspauth: "0".repeat(32) }), (e: unknown) => e instanceof AuthError && e.code === "AUTH_RSPAUTH_MISMATCH");
+    assert.throws(
+      () => a.checkResponse(msg, { rspauth: "0".repeat(32) }),
+      (e: unknown) => e instanceof AuthError && e.code === "AUTH_RSPAUTH_MISMATCH",
+    );
   });
 
   it("domain sets the protection space, same origin only", () => {

@@ -70,10 +70,27 @@ export function startHttpsServer(cert: { key: string; cert: string }, handler: H
 export function makeCert(): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), "sk-auth-"));
   try {
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-      "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-    ], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ],
+      { stdio: "ignore" },
+    );
     return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -100,9 +117,7 @@ export interface ProxyGate {
  */
 export function startProxy(expected: string | ProxyGate, challenge = ""): Promise<TestProxy> {
   const gate: ProxyGate =
-    typeof expected === "string"
-      ? { allow: (req) => req.headers["proxy-authorization"] === expected, challenges: () => [challenge] }
-      : expected;
+    typeof expected === "string" ? { allow: (req) => req.headers["proxy-authorization"] === expected, challenges: () => [challenge] } : expected;
   const sockets = new Set<net.Socket>();
   const seen: TestProxy["seen"] = [];
   const server = http.createServer((req, res) => {
@@ -116,10 +131,13 @@ export function startProxy(expected: string | ProxyGate, challenge = ""): Promis
     const target = new URL(req.url ?? "");
     const headers = { ...req.headers };
     delete headers["proxy-authorization"];
-    const up = http.request({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers }, (ures) => {
-      res.writeHead(ures.statusCode ?? 502, ures.headers);
-      ures.pipe(res);
-    });
+    const up = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers },
+      (ures) => {
+        res.writeHead(ures.statusCode ?? 502, ures.headers);
+        ures.pipe(res);
+      },
+    );
     up.on("error", () => res.destroy());
     req.pipe(up);
   });
@@ -131,7 +149,10 @@ export function startProxy(expected: string | ProxyGate, challenge = ""): Promis
     const auth = req.headers["proxy-authorization"] ?? null;
     seen.push({ kind: "connect", target: req.url ?? "", proxyAuthorization: auth });
     if (!gate.allow(req)) {
-      const lines = gate.challenges().map((c) => `Proxy-Authenticate: ${c}\r\n`).join("");
+      const lines = gate
+        .challenges()
+        .map((c) => `Proxy-Authenticate: ${c}\r\n`)
+        .join("");
       client.end(`HTTP/1.1 407 Proxy Authentication Required\r\n${lines}Content-Length: 0\r\nConnection: close\r\n\r\n`);
       return;
     }

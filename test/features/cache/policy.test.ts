@@ -17,15 +17,26 @@ const T0 = Date.UTC(2026, 0, 10, 12, 0, 0);
 
 function entry(headers: Record<string, string>, extra: Partial<StoredResponse> = {}): StoredResponse {
   return {
-    key: "GET http://x/", variant: "", varyHeaders: {}, status: 200, reasonPhrase: "OK",
-    headers: Object.entries(headers).flat(), body: new Uint8Array(0), requestTime: T0, responseTime: T0, ...extra,
+    key: "GET http://x/",
+    variant: "",
+    varyHeaders: {},
+    status: 200,
+    reasonPhrase: "OK",
+    headers: Object.entries(headers).flat(),
+    body: new Uint8Array(0),
+    requestTime: T0,
+    responseTime: T0,
+    ...extra,
   };
 }
 
 describe("Cache-Control parsing", () => {
   it("reads directives, quoted values and case", () => {
     assert.deepEqual(parseCacheControl('Max-Age=60, no-cache="Set-Cookie, X-A", private, must-revalidate'), {
-      maxAge: 60, noCache: ["set-cookie", "x-a"], private: true, mustRevalidate: true,
+      maxAge: 60,
+      noCache: ["set-cookie", "x-a"],
+      private: true,
+      mustRevalidate: true,
     });
     assert.deepEqual(parseCacheControl('max-age="30"'), { maxAge: 30 });
   });
@@ -49,7 +60,10 @@ describe("Cache-Control parsing", () => {
   });
   it("request directives", () => {
     assert.deepEqual(parseCacheControl("max-stale, min-fresh=5, only-if-cached, no-store"), {
-      maxStale: 2147483648, minFresh: 5, onlyIfCached: true, noStore: true,
+      maxStale: 2147483648,
+      minFresh: 5,
+      onlyIfCached: true,
+      noStore: true,
     });
   });
 });
@@ -136,13 +150,26 @@ describe("storability (RFC 9111 §3)", () => {
   it("private is fine for a private cache", () => {
     assert.equal(notStorableReason("GET", h({}), 200, h({ "Cache-Control": "private, max-age=5" })), null);
   });
-  it("Vary names are normalised", () => assert.deepEqual(varyNames(h({ Vary: "Accept-Language, accept-encoding, ACCEPT-language" })), ["accept-encoding", "accept-language"]));
+  it("Vary names are normalised", () =>
+    assert.deepEqual(varyNames(h({ Vary: "Accept-Language, accept-encoding, ACCEPT-language" })), ["accept-encoding", "accept-language"]));
 });
 
 describe("304 header update (RFC 9111 §3.2)", () => {
   it("replaces stored fields, keeps Content-Length and Content-Encoding", () => {
-    const stored = new MessageHeaders([["Content-Length", "10"], ["Content-Encoding", "gzip"], ["ETag", '"1"'], ["X-A", "old"], ["X-A", "old2"]]);
-    const nm = new MessageHeaders([["Content-Length", "0"], ["ETag", '"1"'], ["X-A", "new"], ["Connection", "keep-alive"], ["X-B", "b"]]);
+    const stored = new MessageHeaders([
+      ["Content-Length", "10"],
+      ["Content-Encoding", "gzip"],
+      ["ETag", '"1"'],
+      ["X-A", "old"],
+      ["X-A", "old2"],
+    ]);
+    const nm = new MessageHeaders([
+      ["Content-Length", "0"],
+      ["ETag", '"1"'],
+      ["X-A", "new"],
+      ["Connection", "keep-alive"],
+      ["X-B", "b"],
+    ]);
     const out = updateHeadersFrom304(stored, nm);
     assert.equal(out.get("Content-Length"), "10");
     assert.equal(out.get("Content-Encoding"), "gzip");

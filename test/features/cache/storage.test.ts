@@ -19,10 +19,15 @@ let n = 0;
 
 function entry(key: string, body: number | string, variant = ""): StoredResponse {
   return {
-    key, variant, varyHeaders: variant ? { "accept-language": variant } : {}, status: 200, reasonPhrase: "OK",
+    key,
+    variant,
+    varyHeaders: variant ? { "accept-language": variant } : {},
+    status: 200,
+    reasonPhrase: "OK",
     headers: ["content-type", "text/plain", "etag", `"${key}"`],
     body: typeof body === "string" ? Buffer.from(body) : Buffer.alloc(body, 0x61),
-    requestTime: 1000, responseTime: 2000,
+    requestTime: 1000,
+    responseTime: 2000,
   };
 }
 
@@ -132,11 +137,17 @@ describe("SqliteCacheStorage specifics", () => {
   it("use after close is a typed error", async () => {
     const s = await SqliteCacheStorage.open(join(dir, "closed.db"));
     s.close();
-    assert.throws(() => s.get("k"), (e: unknown) => e instanceof CacheStorageError && e.code === "CACHE_STORAGE_FAILED");
+    assert.throws(
+      () => s.get("k"),
+      (e: unknown) => e instanceof CacheStorageError && e.code === "CACHE_STORAGE_FAILED",
+    );
   });
 
   it("an unusable path is STORE_UNAVAILABLE", async () => {
-    await assert.rejects(SqliteCacheStorage.open(join(dir, "no", "such", "dir", "x.db")), (e: unknown) => e instanceof CacheStorageError && e.code === "STORE_UNAVAILABLE");
+    await assert.rejects(
+      SqliteCacheStorage.open(join(dir, "no", "such", "dir", "x.db")),
+      (e: unknown) => e instanceof CacheStorageError && e.code === "STORE_UNAVAILABLE",
+    );
   });
 });
 

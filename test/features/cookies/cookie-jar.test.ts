@@ -127,7 +127,17 @@ describe("CookieJar API", () => {
 
   it("converts JarCookie to and from tough-cookie without losing attributes", () => {
     const expires = new Date(Math.floor(Date.now() / 1000) * 1000 + 60_000);
-    const c = new JarCookie({ name: "n", value: "v", domain: ".Example.com", path: "/p", expires, secure: true, httpOnly: true, sameSite: "strict", hostOnly: false });
+    const c = new JarCookie({
+      name: "n",
+      value: "v",
+      domain: ".Example.com",
+      path: "/p",
+      expires,
+      secure: true,
+      httpOnly: true,
+      sameSite: "strict",
+      hostOnly: false,
+    });
     const back = JarCookie.fromTough(c.toTough());
     assert.equal(back.domain, "example.com");
     assert.equal(back.expires!.getTime(), expires.getTime());
@@ -171,7 +181,10 @@ describe("CookieJar hooks", () => {
     await jar.setCookie("https://a.example/", "plain=3");
     const cross = new URL("https://evil.example/");
     assert.equal(await cookieHeaderFor(jar, "https://a.example/"), "none=0; lax=1; strict=2; plain=3");
-    assert.equal(await cookieHeaderFor(jar, "https://a.example/", (m) => (m.siteForCookies = new URL("https://www.a.example/"))), "none=0; lax=1; strict=2; plain=3");
+    assert.equal(
+      await cookieHeaderFor(jar, "https://a.example/", (m) => (m.siteForCookies = new URL("https://www.a.example/"))),
+      "none=0; lax=1; strict=2; plain=3",
+    );
     assert.equal(await cookieHeaderFor(jar, "https://a.example/", (m) => (m.siteForCookies = cross)), "none=0; plain=3");
     assert.equal(
       await cookieHeaderFor(jar, "https://a.example/", (m) => {
@@ -238,7 +251,10 @@ describe("CookieJar hooks", () => {
       "ok=1",
     ];
     await jar.gotHeaders(withSetCookie("https://a.example/", headers));
-    assert.deepEqual((await jar.allCookies()).map((c) => c.name), ["\u00ff\u00fe", "ok"]);
+    assert.deepEqual(
+      (await jar.allCookies()).map((c) => c.name),
+      ["\u00ff\u00fe", "ok"],
+    );
     const many = Array.from({ length: 5000 }, (_, i) => `m${i}=1`);
     await jar.gotHeaders(withSetCookie("https://a.example/", many));
     assert.equal(await jar.count(), 2 + 50, "only the first 50 of one response are considered");

@@ -97,12 +97,15 @@ for (const kind of kinds) {
       const path = fresh();
       const script = join(dir, `child-${kind.className}.mts`);
       const src = pathToFileURL(resolve("src/features/cookies/index.ts")).href;
-      writeFileSync(script, `
+      writeFileSync(
+        script,
+        `
         import { ${kind.className} } from ${JSON.stringify(src)};
         const jar = await ${kind.className}.open(${JSON.stringify(path)});
         await jar.setCookie("http://127.0.0.1/", "child=42; Max-Age=3600");
         // No close(): the change must reach the disk on its own before the process exits.
-      `);
+      `,
+      );
       const r = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8" });
       assert.equal(r.status, 0, r.stderr);
       const jar = await kind.open(path);
@@ -136,17 +139,20 @@ describe("CookieJarText file format", () => {
   it("skips malformed and expired lines when loading", async () => {
     const path = join(dir, "hand.txt");
     const future = Math.floor(Date.now() / 1000) + 3600;
-    writeFileSync(path, [
-      "# comment",
-      `127.0.0.1\tFALSE\t/\tFALSE\t${future}\tgood\t1`,
-      `127.0.0.1\tFALSE\t/\tFALSE\t1\texpired\t1`,
-      "not\ta\tcookie",
-      `127.0.0.1\tFALSE\tnopath\tFALSE\t${future}\tbadpath\t1`,
-      `127.0.0.1\tFALSE\t/\tFALSE\tsoon\tbadexp\t1`,
-      `#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsess\t2`,
-      "\u0000\u0001binary\tjunk",
-      "x".repeat(20000),
-    ].join("\r\n"));
+    writeFileSync(
+      path,
+      [
+        "# comment",
+        `127.0.0.1\tFALSE\t/\tFALSE\t${future}\tgood\t1`,
+        `127.0.0.1\tFALSE\t/\tFALSE\t1\texpired\t1`,
+        "not\ta\tcookie",
+        `127.0.0.1\tFALSE\tnopath\tFALSE\t${future}\tbadpath\t1`,
+        `127.0.0.1\tFALSE\t/\tFALSE\tsoon\tbadexp\t1`,
+        `#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsess\t2`,
+        "\u0000\u0001binary\tjunk",
+        "x".repeat(20000),
+      ].join("\r\n"),
+    );
     const jar = await CookieJarText.open(path);
     assert.equal(await jar.getCookieHeader("http://127.0.0.1/"), "good=1; sess=2");
     await jar.close();
@@ -205,7 +211,9 @@ describe("optional dependency", () => {
     const script = join(dir, "lazy.mts");
     const cookies = pathToFileURL(resolve("src/features/cookies/index.ts")).href;
     const hsts = pathToFileURL(resolve("src/features/hsts/index.ts")).href;
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
       const loaded: string[] = [];
       const dlopen = process.dlopen;
       process.dlopen = (m: any, file: string, ...rest: any[]) => { loaded.push(file); return (dlopen as any)(m, file, ...rest); };
@@ -217,7 +225,8 @@ describe("optional dependency", () => {
       const db = await c.CookieJarDB.open(":memory:"); await db.close();
       const after = loaded.filter((f) => f.includes("sqlite")).length;
       console.log(JSON.stringify({ before, after }));
-    `);
+    `,
+    );
     const r = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout.trim()), { before: 0, after: 1 });

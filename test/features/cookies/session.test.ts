@@ -96,7 +96,10 @@ describe("CookieJar in a Session", () => {
     const https = `https://localhost:${secure.port}`;
     const http = `http://localhost:${plain.port}`;
     await get(s, `${http}/set${q(["insecure-secure=1; Secure"])}`);
-    await get(s, `${https}/set${q(["sec=1; Secure", "any=1", "__Host-h=1; Secure; Path=/", "__Host-bad=1; Secure; Path=/; Domain=localhost", "__Secure-s=1; Secure", "__Secure-bad=1"])}`);
+    await get(
+      s,
+      `${https}/set${q(["sec=1; Secure", "any=1", "__Host-h=1; Secure; Path=/", "__Host-bad=1; Secure; Path=/; Domain=localhost", "__Secure-s=1; Secure", "__Secure-bad=1"])}`,
+    );
     assert.equal(await get(s, `${https}/echo`), "sec=1; any=1; __Host-h=1; __Secure-s=1");
     assert.equal(await get(s, `${http}/echo`), "any=1", "Secure cookies never go over plain http");
   });

@@ -57,12 +57,15 @@ describe("HSTSEnforcerDB", () => {
     const path = join(dir, "c.sqlite");
     const script = join(dir, "child.mts");
     const src = pathToFileURL(resolve("src/features/hsts/index.ts")).href;
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
       import { HSTSEnforcerDB, HSTSPolicy } from ${JSON.stringify(src)};
       const e = await HSTSEnforcerDB.open(${JSON.stringify(path)});
       e.setPolicy(new HSTSPolicy("child.example", 3600, true));
       await e.close();
-    `);
+    `,
+    );
     const r = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     await using e = await HSTSEnforcerDB.open(path);

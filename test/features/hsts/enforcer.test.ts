@@ -72,7 +72,10 @@ describe("HSTSEnforcer hooks", () => {
     assert.ok(e.hasValidPolicy("example.com"));
     e.gotHeaders(response("https://example.com/", "max-age=0"));
     assert.equal(e.hasValidPolicy("example.com"), false);
-    assert.deepEqual(events, [[null, "example.com"], ["example.com", null]]);
+    assert.deepEqual(events, [
+      [null, "example.com"],
+      ["example.com", null],
+    ]);
   });
 
   it("emits changed on replace, not on an identical refresh", () => {

@@ -13,10 +13,7 @@ async function get(session: Session, url: string): Promise<{ msg: Message; text:
   return { msg, text };
 }
 
-async function withServers(
-  fn: (https: TestServer, http: TestServer) => Promise<void>,
-  sts = "max-age=600",
-): Promise<void> {
+async function withServers(fn: (https: TestServer, http: TestServer) => Promise<void>, sts = "max-age=600"): Promise<void> {
   const https = await startHttps((req, res) => {
     if (req.url?.startsWith("/sts")) res.setHeader("Strict-Transport-Security", new URL(req.url, "https://x").searchParams.get("v") ?? sts);
     res.end(`https ${req.headers.host} ${req.url}`);
@@ -114,7 +111,10 @@ describe("HSTSEnforcer in a Session", () => {
       assert.ok(HSTSEnforcer.isFatalError(err));
       assert.equal(https.requests.length, 0);
       // The same failure on a host without a policy is an ordinary TLS error.
-      const plain = await get(session, `https://127.0.0.1:${https.port}/`).then(() => null, (e: unknown) => e);
+      const plain = await get(session, `https://127.0.0.1:${https.port}/`).then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.equal((plain as { code?: string }).code, "TLS_FAILED");
       assert.equal(HSTSEnforcer.isFatalError(plain), false);
       assert.equal(http.requests.length, 0);

@@ -48,8 +48,8 @@ describe("parseStsHeader (RFC 6797 §6.1)", () => {
   });
 
   it("never throws on random and truncated input (fuzz)", () => {
-    const alphabet = ['m', 'a', 'x', '-', 'g', 'e', '=', ';', '"', '\\', ' ', '\t', '0', '9', 'i', 'n', 'S', ',', '\u0000', '\u00ff', '\u{1f600}'];
-    const seeds = ['max-age=31536000; includeSubDomains; preload', 'max-age="0"; includeSubDomains', 'foo="bar\\"baz"; max-age=1'];
+    const alphabet = ["m", "a", "x", "-", "g", "e", "=", ";", '"', "\\", " ", "\t", "0", "9", "i", "n", "S", ",", "\u0000", "\u00ff", "\u{1f600}"];
+    const seeds = ["max-age=31536000; includeSubDomains; preload", 'max-age="0"; includeSubDomains', 'foo="bar\\"baz"; max-age=1'];
     let rnd = 12345;
     const next = () => (rnd = (rnd * 1103515245 + 12345) & 0x7fffffff);
     let parsed = 0;

@@ -24,14 +24,41 @@ export function tlsFixture(): TlsFixture {
   const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   try {
     for (const name of ["ca", "other"]) {
-      ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.pem`,
-        "-days", "2", "-subj", `/CN=sessionkit test ${name} CA`);
+      ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        `${name}.key`,
+        "-out",
+        `${name}.pem`,
+        "-days",
+        "2",
+        "-subj",
+        `/CN=sessionkit test ${name} CA`,
+      );
     }
     ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost");
-    writeFileSync(join(dir, "ext.cnf"),
-      "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,DNS:example.test,DNS:*.example.test,IP:127.0.0.1\n");
-    ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-      "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf");
+    writeFileSync(join(dir, "ext.cnf"), "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,DNS:example.test,DNS:*.example.test,IP:127.0.0.1\n");
+    ssl(
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "server.pem",
+      "-days",
+      "2",
+      "-extfile",
+      "ext.cnf",
+    );
     cached = {
       caPem: readFileSync(join(dir, "ca.pem"), "utf8"),
       otherCaPem: readFileSync(join(dir, "other.pem"), "utf8"),

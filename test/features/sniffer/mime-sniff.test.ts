@@ -121,7 +121,8 @@ describe("MP4, WebM and MP3 signatures", () => {
   });
   it("short input is not mp4", () => assert.equal(matchAudioOrVideoType(bytes([0, 0, 0, 8], "ftypmp")), undefined));
 
-  const ebml = (docType: string, pad = 0) => bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x80 | (docType.length + pad)], new Array(pad).fill(0), docType, "    ");
+  const ebml = (docType: string, pad = 0) =>
+    bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x80 | (docType.length + pad)], new Array(pad).fill(0), docType, "    ");
   it("webm DocType", () => assert.equal(matchAudioOrVideoType(ebml("webm")), "video/webm"));
   it("webm DocType padded with NULs", () => assert.equal(matchAudioOrVideoType(ebml("webm", 2)), "video/webm"));
   it("matroska is not webm", () => assert.equal(matchAudioOrVideoType(ebml("matroska")), undefined));

@@ -77,8 +77,15 @@ export class FakePds {
 
   constructor(options: PdsOptions = {}) {
     this.options = {
-      accessTtl: 7200, refreshTtl: 86400, loginLimit: Number.POSITIVE_INFINITY, rateLimitStyle: "retry-after",
-      expiredStyle: "400-body", clockOffset: 0, refreshDelay: 0, refreshLimited: false, ...options,
+      accessTtl: 7200,
+      refreshTtl: 86400,
+      loginLimit: Number.POSITIVE_INFINITY,
+      rateLimitStyle: "retry-after",
+      expiredStyle: "400-body",
+      clockOffset: 0,
+      refreshDelay: 0,
+      refreshLimited: false,
+      ...options,
     };
   }
 
@@ -112,7 +119,11 @@ export class FakePds {
   #sessionBody() {
     const { accessJwt, refreshJwt } = this.issue();
     return {
-      did: DID, handle: HANDLE, accessJwt, refreshJwt, active: true,
+      did: DID,
+      handle: HANDLE,
+      accessJwt,
+      refreshJwt,
+      active: true,
       didDoc: {
         id: DID,
         service: [{ id: "#atproto_pds", type: "AtprotoPersonalDataServer", serviceEndpoint: this.pds }],
@@ -155,8 +166,15 @@ export class FakePds {
         this.loginAttempts++;
         if (this.logins >= this.options.loginLimit) {
           const h: Record<string, string> = {};
-          if (this.options.rateLimitStyle === "retry-after") Object.assign(h, { "retry-after": "30", "ratelimit-limit": String(this.options.loginLimit), "ratelimit-remaining": "0" });
-          if (this.options.rateLimitStyle === "ratelimit-epoch") Object.assign(h, { "ratelimit-limit": "30", "ratelimit-remaining": "0", "ratelimit-reset": String(Math.floor(Date.now() / 1000) + 300), "ratelimit-policy": "30;w=300" });
+          if (this.options.rateLimitStyle === "retry-after")
+            Object.assign(h, { "retry-after": "30", "ratelimit-limit": String(this.options.loginLimit), "ratelimit-remaining": "0" });
+          if (this.options.rateLimitStyle === "ratelimit-epoch")
+            Object.assign(h, {
+              "ratelimit-limit": "30",
+              "ratelimit-remaining": "0",
+              "ratelimit-reset": String(Math.floor(Date.now() / 1000) + 300),
+              "ratelimit-policy": "30;w=300",
+            });
           return send(429, { error: "RateLimitExceeded", message: "Rate Limit Exceeded" }, h);
         }
         const body = JSON.parse(raw || "{}") as { identifier?: string; password?: string };
@@ -194,7 +212,8 @@ export class FakePds {
         const expired = (claims.exp as number) < this.now() || (claims.jti as number) <= this.#expiredUpTo;
         if (expired) {
           const style = this.options.expiredStyle;
-          if (style === "401-header") return send(401, { error: "ExpiredToken", message: "Token has expired" }, { "www-authenticate": 'Bearer error="ExpiredToken"' });
+          if (style === "401-header")
+            return send(401, { error: "ExpiredToken", message: "Token has expired" }, { "www-authenticate": 'Bearer error="ExpiredToken"' });
           return send(style === "401-body" ? 401 : 400, { error: "ExpiredToken", message: "Token has expired" });
         }
         this.authorized++;
