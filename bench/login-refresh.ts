@@ -180,5 +180,8 @@ console.log(`ratio atproto valid / plain Session (medians): ${(med[VALID]! / med
 
 await ours.close();
 await plain.close();
-await ask("close").catch(() => undefined);
+// The PDS process closes its server and exits without answering: wait for the exit.
+const exited = new Promise((resolve) => child.once("exit", resolve));
+child.send({ id: ++nextId, cmd: "close" });
+await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
 child.kill();

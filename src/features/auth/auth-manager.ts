@@ -131,9 +131,17 @@ export class AuthManager implements SessionFeature {
   }
 
   beforeSend(msg: Message, session: Session): void | Promise<void> {
-    const st = this.#stateOf(msg);
-    this.#takeUrlCredentials(msg, st);
     const skipCache = msg.hasFlag(MessageFlags.DO_NOT_USE_AUTH_CACHE);
+    let st = this.#state.get(msg);
+    if (st === undefined) {
+      // The common case: a message this feature has not touched, no credentials in its URL,
+      // none cached for it and no proxy credentials at all. Nothing to add or take back,
+      // so no per-message state is made (a WeakMap entry per request is a measurable cost).
+      const url = msg.url;
+      if (url.username === "" && url.password === "" && this.#proxies.size === 0 && (skipCache || this.#cache.lookup(url) === null)) return;
+      st = this.#stateOf(msg);
+    }
+    this.#takeUrlCredentials(msg, st);
     const s = st.server;
     if (s.auth !== null && s.auth.origin !== msg.url.origin) s.auth = null; // never across origins
     // Credentials in the URL win over the cache: they are tried on the first challenge.

@@ -5,10 +5,18 @@
  *    (Set-Cookie, the API, or tough-cookie expiring a cookie while reading);
  *  - hard caps per registrable domain and in total, evicting the least recently used
  *    cookie (browsers do the same), so a hostile server cannot grow memory without bound.
- * Mutations are serialized through one promise chain: tough-cookie does find-then-put, and
- * the counts must not drift when two responses set the same cookie at once.
+ *
+ * Each mutation is written once, as a generator that yields the inner-store calls it needs,
+ * and run by one of two drivers:
+ *  - a synchronous inner store (tough-cookie's MemoryCookieStore, `synchronous: true`) is
+ *    called with callbacks and answers at once, so every mutation runs to completion in one
+ *    go (atomic: nothing can interleave) and this store is synchronous too — the jar then
+ *    uses tough-cookie's sync API and costs no promise hop per request;
+ *  - any other store is awaited, with mutations serialized through one promise chain:
+ *    tough-cookie does find-then-put, and the counts must not drift when two responses set
+ *    the same cookie at once.
  */
-import { Store, type Cookie } from "tough-cookie";
+import { canonicalDomain, Store, type Cookie } from "tough-cookie";
 import { registrableDomain } from "./site.js";
 
 export interface CookieLimits {
@@ -34,6 +42,16 @@ function settle<T>(p: Promise<T>, cb: unknown): Promise<T> | undefined {
   return undefined;
 }
 
+/** One call on the inner store, yielded by a mutation and performed by a driver. */
+type Call =
+  | { m: "findCookie"; a: [string | null | undefined, string | null | undefined, string | null | undefined] }
+  | { m: "putCookie"; a: [Cookie] }
+  | { m: "removeCookie"; a: [string | null | undefined, string | null | undefined, string | null | undefined] }
+  | { m: "getAllCookies"; a: [] };
+// The value sent back into the generator is the inner call's result.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Op<T> = Generator<Call, T, any>;
+
 const REQUIRED = ["findCookie", "findCookies", "putCookie", "removeCookie", "getAllCookies"] as const;
 
 /** A store must have the methods the jar relies on (checked at the door, like undici's assertCacheStore). */
@@ -53,29 +71,110 @@ export class GuardedStore extends Store {
   #chain: Promise<unknown> = Promise.resolve();
   #counts: Map<string, number> | null = null;
   #total = 0;
+  /** Stored cookies per exact cookie domain (what the inner store indexes lookups by). */
+  #byDomain = new Map<string, number>();
 
   constructor(inner: Store, limits: CookieLimits, onChange: ChangeListener) {
     super();
     this.inner = inner;
     this.limits = limits;
     this.#onChange = onChange;
-    this.synchronous = false;
+    this.synchronous = inner.synchronous === true;
   }
 
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#chain.then(fn, fn);
-    this.#chain = run.catch(() => undefined);
-    return run;
+  // ── drivers ────────────────────────────────────────────────────────────────────────────
+
+  /** Calls the inner (synchronous) store with a callback; it must answer before returning. */
+  #callSync(call: Call): unknown {
+    let done = false;
+    let error: Error | null = null;
+    let value: unknown;
+    const cb = (err: Error | null, v?: unknown) => {
+      done = true;
+      error = err;
+      value = v;
+    };
+    const inner = this.inner as unknown as Record<string, (...args: unknown[]) => unknown>;
+    inner[call.m].call(this.inner, ...call.a, cb);
+    if (!done) throw new Error(`CookieJar store claims to be synchronous but ${call.m}() did not answer synchronously`);
+    if (error) throw error;
+    return value;
   }
 
-  async #ensureCounts(): Promise<Map<string, number>> {
-    if (this.#counts !== null) return this.#counts;
-    const counts = new Map<string, number>();
-    const all = await this.inner.getAllCookies();
-    for (const c of all) counts.set(keyOf(c), (counts.get(keyOf(c)) ?? 0) + 1);
-    this.#counts = counts;
-    this.#total = all.length;
-    return counts;
+  #runSync<T>(op: Op<T>): T {
+    let step = op.next();
+    while (!step.done) {
+      let value: unknown;
+      try {
+        value = this.#callSync(step.value);
+      } catch (err) {
+        step = op.throw(err);
+        continue;
+      }
+      step = op.next(value);
+    }
+    return step.value;
+  }
+
+  async #runAsync<T>(op: Op<T>): Promise<T> {
+    let step = op.next();
+    while (!step.done) {
+      const call = step.value;
+      let value: unknown;
+      try {
+        const inner = this.inner as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+        value = await inner[call.m].apply(this.inner, call.a);
+      } catch (err) {
+        step = op.throw(err);
+        continue;
+      }
+      step = op.next(value);
+    }
+    return step.value;
+  }
+
+  /** Runs a mutation: at once on a synchronous store, serialized on the chain otherwise. */
+  #exec<T>(make: () => Op<T>, cb: unknown): any {
+    if (!this.synchronous) {
+      const run = this.#chain.then(
+        () => this.#runAsync(make()),
+        () => this.#runAsync(make()),
+      );
+      this.#chain = run.catch(() => undefined);
+      return settle(run, cb);
+    }
+    let value: T;
+    try {
+      value = this.#runSync(make());
+    } catch (err) {
+      if (typeof cb === "function") {
+        (cb as Cb<T>)(err as Error);
+        return undefined;
+      }
+      return Promise.reject(err as Error);
+    }
+    if (typeof cb === "function") {
+      (cb as Cb<T>)(null, value);
+      return undefined;
+    }
+    return Promise.resolve(value);
+  }
+
+  /** Reads go straight to the inner store (its own callback/promise handling). */
+  #read<T>(call: Call, cb: unknown): any {
+    if (this.synchronous && typeof cb === "function") {
+      let value: unknown;
+      try {
+        value = this.#callSync(call);
+      } catch (err) {
+        (cb as Cb<T>)(err as Error);
+        return undefined;
+      }
+      (cb as Cb<T>)(null, value as T);
+      return undefined;
+    }
+    const inner = this.inner as unknown as Record<string, (...args: unknown[]) => Promise<T>>;
+    return settle(inner[call.m].apply(this.inner, call.a), cb);
   }
 
   #emit(oldCookie: Cookie | null, newCookie: Cookie | null): void {
@@ -86,8 +185,10 @@ export class GuardedStore extends Store {
     }
   }
 
+  // ── the Store interface ────────────────────────────────────────────────────────────────
+
   override findCookie(domain: string | null | undefined, path: string | null | undefined, key: string | null | undefined, cb?: unknown): any {
-    return settle(this.inner.findCookie(domain, path, key), cb);
+    return this.#read({ m: "findCookie", a: [domain, path, key] }, cb);
   }
 
   override findCookies(domain: string | null | undefined, path: string | null | undefined, allowSpecialUseDomain?: unknown, cb?: unknown): any {
@@ -95,116 +196,162 @@ export class GuardedStore extends Store {
       cb = allowSpecialUseDomain;
       allowSpecialUseDomain = false;
     }
-    return settle(this.inner.findCookies(domain, path, allowSpecialUseDomain === true), cb);
+    const special = allowSpecialUseDomain === true;
+    if (this.synchronous && typeof cb === "function") {
+      let done = false;
+      let error: Error | null = null;
+      let value: Cookie[] = [];
+      try {
+        this.inner.findCookies(domain, path, special, (err: Error | null, v?: Cookie[]) => {
+          done = true;
+          error = err;
+          value = v ?? [];
+        });
+        if (!done) throw new Error("CookieJar store claims to be synchronous but findCookies() did not answer synchronously");
+      } catch (err) {
+        error = err as Error;
+      }
+      if (error) (cb as Cb<Cookie[]>)(error);
+      else (cb as Cb<Cookie[]>)(null, value);
+      return undefined;
+    }
+    return settle(this.inner.findCookies(domain, path, special), cb);
   }
 
   override putCookie(cookie: Cookie, cb?: unknown): any {
-    return settle(
-      this.#serial(() => this.#put(cookie)),
-      cb,
-    );
-  }
-
-  async #put(cookie: Cookie): Promise<void> {
-    const counts = await this.#ensureCounts();
-    const old = (await this.inner.findCookie(cookie.domain, cookie.path, cookie.key)) ?? null;
-    // RFC 6265 §5.3 step 11-12: an already-expired cookie (Max-Age=0, past Expires) deletes
-    // the old one and is not stored itself (tough-cookie would store it and sweep later).
-    const exp = cookie.expiryTime();
-    if (exp !== undefined && exp <= Date.now()) {
-      if (old !== null) await this.#remove(old.domain, old.path, old.key);
-      return;
-    }
-    await this.inner.putCookie(cookie);
-    if (old === null) {
-      const k = keyOf(cookie);
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-      this.#total++;
-    }
-    // A refresh that changes nothing but access times is not a change (no event, no disk write).
-    if (old === null || !sameContent(old, cookie)) this.#emit(old, cookie);
-    if (old === null) await this.#evict(cookie);
+    return this.#exec(() => this.#put(cookie), cb);
   }
 
   override updateCookie(oldCookie: Cookie, newCookie: Cookie, cb?: unknown): any {
     // tough-cookie's updateCookie carries the old value it found; we still look it up inside
-    // the serialized section so a concurrent delete is not resurrected silently.
-    return settle(
-      this.#serial(() => this.#put(newCookie)),
-      cb,
-    );
+    // the mutation so a concurrent delete is not resurrected silently.
+    return this.#exec(() => this.#put(newCookie), cb);
   }
 
   override removeCookie(domain: string | null | undefined, path: string | null | undefined, key: string | null | undefined, cb?: unknown): any {
-    return settle(
-      this.#serial(() => this.#remove(domain, path, key)),
-      cb,
-    );
+    return this.#exec(() => this.#remove(domain, path, key), cb);
   }
 
-  async #remove(domain: string | null | undefined, path: string | null | undefined, key: string | null | undefined): Promise<void> {
-    const counts = await this.#ensureCounts();
-    const old = (await this.inner.findCookie(domain, path, key)) ?? null;
-    await this.inner.removeCookie(domain, path, key);
+  override removeCookies(domain: string, path: string | null | undefined, cb?: unknown): any {
+    const self = this;
+    return this.#exec(function* () {
+      const all: Cookie[] = yield { m: "getAllCookies", a: [] };
+      for (const c of all) {
+        if (c.domain === domain && (path == null || c.path === path)) yield* self.#remove(c.domain, c.path, c.key);
+      }
+    }, cb);
+  }
+
+  override removeAllCookies(cb?: unknown): any {
+    const self = this;
+    return this.#exec(function* () {
+      const all: Cookie[] = yield { m: "getAllCookies", a: [] };
+      for (const c of all) yield* self.#remove(c.domain, c.path, c.key);
+    }, cb);
+  }
+
+  override getAllCookies(cb?: unknown): any {
+    return this.#read({ m: "getAllCookies", a: [] }, cb);
+  }
+
+  // ── what the jar asks besides the Store interface ──────────────────────────────────────
+
+  /** True when any stored cookie belongs to registrable domain `site` (GRANDFATHERED policy). */
+  async hasCookiesForSite(site: string): Promise<boolean> {
+    const counts = await this.#exec(() => this.#ensureCounts(), undefined);
+    return (counts.get(site) ?? 0) > 0;
+  }
+
+  /** hasCookiesForSite for a synchronous store. */
+  hasCookiesForSiteSync(site: string): boolean {
+    return (this.#runSync(this.#ensureCounts()).get(site) ?? 0) > 0;
+  }
+
+  /**
+   * Synchronous stores only: true when no stored cookie can match `host`. Valid only while
+   * every change goes through this store (the jar uses it for stores it created itself).
+   */
+  isEmptyForHostSync(host: string): boolean {
+    this.#runSync(this.#ensureCounts());
+    if (this.#total === 0) return true;
+    // A cookie can match `host` only if its domain is the host or a dot-suffix of it.
+    for (const d of domainCandidates(host)) if (this.#byDomain.has(d)) return false;
+    return true;
+  }
+
+  /** Number of stored cookies (including ones that expired but were not yet swept). */
+  async count(): Promise<number> {
+    await this.#exec(() => this.#ensureCounts(), undefined);
+    return this.#total;
+  }
+
+  // ── the mutations ──────────────────────────────────────────────────────────────────────
+
+  *#ensureCounts(): Op<Map<string, number>> {
+    if (this.#counts !== null) return this.#counts;
+    const all: Cookie[] = yield { m: "getAllCookies", a: [] };
+    if (this.#counts !== null) return this.#counts;
+    const counts = new Map<string, number>();
+    this.#byDomain.clear();
+    for (const c of all) {
+      const k = keyOf(c);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+      bump(this.#byDomain, c.domain ?? "", 1);
+    }
+    this.#counts = counts;
+    this.#total = all.length;
+    return counts;
+  }
+
+  *#put(cookie: Cookie): Op<void> {
+    const counts = yield* this.#ensureCounts();
+    const old: Cookie | null = (yield { m: "findCookie", a: [cookie.domain, cookie.path, cookie.key] }) ?? null;
+    // RFC 6265 §5.3 step 11-12: an already-expired cookie (Max-Age=0, past Expires) deletes
+    // the old one and is not stored itself (tough-cookie would store it and sweep later).
+    const exp = cookie.expiryTime();
+    if (exp !== undefined && exp <= Date.now()) {
+      if (old !== null) yield* this.#remove(old.domain, old.path, old.key);
+      return;
+    }
+    yield { m: "putCookie", a: [cookie] };
+    if (old === null) {
+      const k = keyOf(cookie);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+      bump(this.#byDomain, cookie.domain ?? "", 1);
+      this.#total++;
+    }
+    // A refresh that changes nothing but access times is not a change (no event, no disk write).
+    if (old === null || !sameContent(old, cookie)) this.#emit(old, cookie);
+    if (old === null) yield* this.#evict(cookie);
+  }
+
+  *#remove(domain: string | null | undefined, path: string | null | undefined, key: string | null | undefined): Op<void> {
+    const counts = yield* this.#ensureCounts();
+    const old: Cookie | null = (yield { m: "findCookie", a: [domain, path, key] }) ?? null;
+    yield { m: "removeCookie", a: [domain, path, key] };
     if (old === null) return;
     const k = keyOf(old);
     const n = (counts.get(k) ?? 1) - 1;
     if (n <= 0) counts.delete(k);
     else counts.set(k, n);
+    bump(this.#byDomain, old.domain ?? "", -1);
     this.#total = Math.max(0, this.#total - 1);
     this.#emit(old, null);
-  }
-
-  override removeCookies(domain: string, path: string | null | undefined, cb?: unknown): any {
-    return settle(
-      this.#serial(async () => {
-        const all = await this.inner.getAllCookies();
-        for (const c of all) {
-          if (c.domain === domain && (path == null || c.path === path)) await this.#remove(c.domain, c.path, c.key);
-        }
-      }),
-      cb,
-    );
-  }
-
-  override removeAllCookies(cb?: unknown): any {
-    return settle(
-      this.#serial(async () => {
-        const all = await this.inner.getAllCookies();
-        for (const c of all) await this.#remove(c.domain, c.path, c.key);
-      }),
-      cb,
-    );
-  }
-
-  override getAllCookies(cb?: unknown): any {
-    return settle(this.inner.getAllCookies(), cb);
-  }
-
-  /** True when any stored cookie belongs to registrable domain `site` (GRANDFATHERED policy). */
-  async hasCookiesForSite(site: string): Promise<boolean> {
-    const counts = await this.#serial(() => this.#ensureCounts());
-    return (counts.get(site) ?? 0) > 0;
-  }
-
-  /** Number of stored cookies (including ones that expired but were not yet swept). */
-  async count(): Promise<number> {
-    await this.#serial(() => this.#ensureCounts());
-    return this.#total;
   }
 
   /**
    * Over a cap: drop expired cookies first, then the least recently used ones, never the
    * cookie that was just stored.
    */
-  async #evict(fresh: Cookie): Promise<void> {
+  *#evict(fresh: Cookie): Op<void> {
     const counts = this.#counts!;
     const k = keyOf(fresh);
     const overDomain = (counts.get(k) ?? 0) - this.limits.maxPerDomain;
     const overTotal = this.#total - this.limits.maxTotal;
     if (overDomain <= 0 && overTotal <= 0) return;
     const now = Date.now();
-    const all = (await this.inner.getAllCookies()).filter((c) => c !== fresh && !sameId(c, fresh));
+    const everything: Cookie[] = yield { m: "getAllCookies", a: [] };
+    const all = everything.filter((c) => c !== fresh && !sameId(c, fresh));
     const rank = (c: Cookie) => {
       const exp = c.expiryTime();
       const expired = exp !== undefined && exp <= now;
@@ -220,21 +367,53 @@ export class GuardedStore extends Store {
         .filter((c) => keyOf(c) === k)
         .sort(byAge)
         .slice(0, overDomain);
-      for (const v of victims) await this.#remove(v.domain, v.path, v.key);
+      for (const v of victims) yield* this.#remove(v.domain, v.path, v.key);
     }
     const stillOver = this.#total - this.limits.maxTotal;
     if (stillOver > 0) {
-      const rest = (await this.inner.getAllCookies())
+      const remaining: Cookie[] = yield { m: "getAllCookies", a: [] };
+      const rest = remaining
         .filter((c) => !sameId(c, fresh))
         .sort(byAge)
         .slice(0, stillOver);
-      for (const v of rest) await this.#remove(v.domain, v.path, v.key);
+      for (const v of rest) yield* this.#remove(v.domain, v.path, v.key);
     }
   }
 }
 
 function keyOf(c: Cookie): string {
   return registrableDomain(c.domain ?? "");
+}
+
+function bump(map: Map<string, number>, key: string, by: number): void {
+  const n = (map.get(key) ?? 0) + by;
+  if (n <= 0) map.delete(key);
+  else map.set(key, n);
+}
+
+// The domains a cookie for a host may be stored under, per host (bounded memo: the jar asks
+// for the same few hosts on every request).
+const CANDIDATES_MAX = 4096;
+const candidates = new Map<string, readonly string[]>();
+
+function domainCandidates(host: string): readonly string[] {
+  const hit = candidates.get(host);
+  if (hit !== undefined) return hit;
+  let h: string;
+  try {
+    h = canonicalDomain(host) ?? host;
+  } catch {
+    h = host.toLowerCase();
+  }
+  const list = new Set<string>([host]);
+  for (const base of new Set([h, h.replace(/\.+$/, "")])) {
+    list.add(base);
+    for (let i = base.indexOf("."); i !== -1; i = base.indexOf(".", i + 1)) list.add(base.slice(i + 1));
+  }
+  const result = [...list];
+  if (candidates.size >= CANDIDATES_MAX) candidates.clear();
+  candidates.set(host, result);
+  return result;
 }
 
 function sameId(a: Cookie, b: Cookie): boolean {
