@@ -80,14 +80,24 @@ async function runBench(): Promise<void> {
   const { median, throughput } = await import("./lib/measure.js");
   // Like lib/measure's compare(), but the order rotates every round so that no contender
   // always runs first (on a busy machine the position in the round showed in the results).
+  // Client CPU per request as well: on this bench the server (which verifies every Digest
+  // response) is the bottleneck at concurrency 16, so req/s partly measures the server;
+  // CPU µs per request shows what the client itself pays.
+  let requestsDone = 0;
+  const cpuPerRequest: Record<string, number[]> = {};
   const compare = async (contenders: Record<string, () => Promise<unknown>>, opts: { concurrency: number; ms: number; rounds: number }) => {
     const names = Object.keys(contenders);
     const runs: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+    for (const n of names) cpuPerRequest[n] = [];
     for (const n of names) await throughput(contenders[n], opts.concurrency, 300);
     for (let r = 0; r < opts.rounds; r++) {
       for (let i = 0; i < names.length; i++) {
         const n = names[(i + r) % names.length];
+        const cpu0 = process.cpuUsage();
+        const done0 = requestsDone;
         runs[n].push(await throughput(contenders[n], opts.concurrency, opts.ms));
+        const cpu = process.cpuUsage(cpu0);
+        cpuPerRequest[n].push((cpu.user + cpu.system) / Math.max(1, requestsDone - done0));
       }
     }
     return Object.fromEntries(names.map((n) => [n, median(runs[n])]));
@@ -114,6 +124,7 @@ async function runBench(): Promise<void> {
       await s.sendAndRead(msg);
       if (msg.status !== 200) throw new Error(`${path}: status ${msg.status}`);
       clientRequests++;
+      requestsDone++;
     };
     // The first round trip for each protected resource (401 + answer) happens here.
     for (const p of ["/md5/x", "/sha256/x", "/basic/x"]) await get(p);
@@ -136,9 +147,15 @@ async function runBench(): Promise<void> {
     );
     console.log(`\n## concurrency ${concurrency}`);
     console.log(`cached Digest requests: ${n} sent, ${served} reached the server (${served === n ? "no extra round trip" : "EXTRA ROUND TRIPS"})`);
-    console.log("| request | req/s (median) | ratio / plain |");
-    console.log("| --- | ---: | ---: |");
-    for (const [k, v] of Object.entries(medians)) console.log(`| ${k} | ${v.toFixed(0)} | ${(v / medians["plain sendAndRead"]).toFixed(2)}× |`);
+    console.log("| request | req/s (median) | ratio / plain | client CPU µs/request | CPU ratio plain / this |");
+    console.log("| --- | ---: | ---: | ---: | ---: |");
+    const plainCpu = median(cpuPerRequest["plain sendAndRead"]);
+    for (const [k, v] of Object.entries(medians)) {
+      const cpu = median(cpuPerRequest[k]);
+      console.log(
+        `| ${k} | ${v.toFixed(0)} | ${(v / medians["plain sendAndRead"]).toFixed(2)}× | ${cpu.toFixed(1)} | ${(plainCpu / cpu).toFixed(2)}× |`,
+      );
+    }
     await session.close();
     await bare.close();
   }
