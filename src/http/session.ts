@@ -373,18 +373,30 @@ export class Session extends EventEmitter<SessionEvents> {
     };
 
     this.emit("request-queued", msg);
+    // The response the features are wrapping, until #watchBody takes charge of it: if a
+    // wrapBody hook throws or the request is aborted meanwhile, its connection is dropped here.
+    let unwatched: Transmitted | null = null;
+    let body: Readable | null = null;
     try {
       for (const f of features) if (f.requestQueued && !msg.isFeatureDisabled(f)) f.requestQueued(msg, this);
-      const final = await this.#runUntilFinal(msg, features, cancel, metrics);
-      let body = final.body;
-      const raw = body;
+      const final = (unwatched = await this.#runUntilFinal(msg, features, cancel, metrics));
+      body = final.body;
       for (const f of features) {
         if (f.wrapBody && !msg.isFeatureDisabled(f)) body = await f.wrapBody(msg, body, this);
       }
+      // Aborted while a feature was wrapping the body (e.g. sniffing its first bytes).
+      if (cancel.aborted) throw toAbort(cancel.reason);
       msg.emit("got-headers");
-      this.#watchBody(msg, features, raw, body, final.conn, cancel, metrics, unqueue);
+      unwatched = null;
+      this.#watchBody(msg, features, final.body, body, final.conn, cancel, metrics, unqueue);
       return { body };
     } catch (err) {
+      if (unwatched !== null) {
+        // undici's body errors when destroyed before its end: nobody reads it any more.
+        body?.on("error", noop).destroy();
+        unwatched.body.on("error", noop).destroy();
+        if (unwatched.conn !== null) this.#pool.discard(unwatched.conn);
+      }
       const mapped = cancel.aborted && !(err instanceof RedirectError) ? toAbort(cancel.reason, err) : mapTransportError(err);
       unqueue();
       throw mapped;
