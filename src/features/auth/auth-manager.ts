@@ -146,7 +146,8 @@ export class AuthManager implements SessionFeature {
     if (s.auth !== null && s.auth.origin !== msg.url.origin) s.auth = null; // never across origins
     // Credentials in the URL win over the cache: they are tried on the first challenge.
     const urlFirst = st.urlCreds !== null && st.urlCreds.origin === msg.url.origin;
-    const auth = s.auth ?? (skipCache || urlFirst ? null : this.#cache.lookup(msg.url));
+    let auth = s.auth ?? (skipCache || urlFirst ? null : this.#cache.lookup(msg.url));
+    if (auth !== null && msg.isFeatureDisabled(auth)) auth = null;
     this.#apply(msg, "Authorization", s, auth);
     const p = st.proxy;
     // The common case (no proxy credentials anywhere) stays synchronous.
@@ -325,6 +326,9 @@ export class AuthManager implements SessionFeature {
         const strength = type.challengeStrength(challenge);
         if (!(strength >= 0) || (best !== null && strength <= best.strength)) continue;
         const auth = new type({ url: msg.url, challenge, isProxy });
+        // msg.disableFeature(AuthDigest) turns one scheme off for this message (libsoup's
+        // soup_message_disable_feature with an auth type): the next strongest one is used.
+        if (msg.isFeatureDisabled(auth)) continue;
         if (auth.canAnswer(msg)) best = { auth, challenge, strength };
       } catch {
         // A third-party scheme that chokes on odd input is skipped, not fatal.
