@@ -5,7 +5,10 @@
  *     with tough-cookie by hand; and Session without a jar as the baseline.
  *  2. The jar alone: setCookie + Cookie header lookup, 2,000 cookies over 200 sites, ours
  *     vs a bare tough-cookie CookieJar (what the guard layer — caps, events — costs).
- * Contenders run in interleaved rounds; medians and ratios (ours / peer) are printed.
+ * Fairness: one server process and the same number of keep-alive connections for every
+ * client; each contender is warmed up first; contenders then run in interleaved rounds (A B C,
+ * A B C, …) so machine noise hits them alike; medians and ratios (ours / peer) are printed.
+ * The by-hand peer is tough-cookie used well: one parsed URL object, no re-parsing per call.
  */
 import { fork } from "node:child_process";
 import http from "node:http";
@@ -24,6 +27,8 @@ const child = fork(fileURLToPath(new URL("./cookies-server.ts", import.meta.url)
 });
 const port = await new Promise<number>((resolve) => child.once("message", (m: { port: number }) => resolve(m.port)));
 const url = `http://127.0.0.1:${port}/app/page`;
+const parsedUrl = new URL(url);
+const timing = quick ? { ms: 500, rounds: 3, warmupMs: 300 } : { ms: 2000, rounds: 5, warmupMs: 1000 };
 
 async function roundTrips(concurrency: number): Promise<void> {
   const conns = concurrency;
@@ -38,15 +43,15 @@ async function roundTrips(concurrency: number): Promise<void> {
       "sessionkit + CookieJar": () => ours.sendAndRead(new Message("GET", url)),
       "got + tough-cookie": () => gotClient(url).buffer(),
       "undici + tough-cookie by hand": async () => {
-        const cookie = await handJar.getCookieString(url);
+        const cookie = await handJar.getCookieString(parsedUrl);
         const res = await request(url, { dispatcher: agent, headers: cookie ? { cookie } : {} });
         const set = res.headers["set-cookie"];
-        for (const c of Array.isArray(set) ? set : set ? [set] : []) await handJar.setCookie(c, url, { ignoreError: true });
+        for (const c of Array.isArray(set) ? set : set ? [set] : []) await handJar.setCookie(c, parsedUrl, { ignoreError: true });
         return res.body.arrayBuffer();
       },
       "sessionkit, no jar (baseline)": () => bare.sendAndRead(new Message("GET", url)),
     },
-    { concurrency, ms: quick ? 500 : 2000, rounds: quick ? 3 : 5 },
+    { concurrency, ...timing },
   );
   printTable(`round trips with cookies, concurrency ${concurrency}`, medians, "sessionkit + CookieJar", [
     "got + tough-cookie",
@@ -83,7 +88,7 @@ async function jarOnly(): Promise<void> {
         return tough.getCookieString(s);
       },
     },
-    { concurrency: 1, ms: quick ? 500 : 2000, rounds: quick ? 3 : 5 },
+    { concurrency: 1, ...timing },
   );
   printTable("jar only: set one cookie + build the Cookie header (2,000 cookies, 200 sites), ops/s", medians, "sessionkit CookieJar", [
     "tough-cookie CookieJar",

@@ -17,6 +17,7 @@
  *    the same cookie at once.
  */
 import { canonicalDomain, Store, type Cookie } from "tough-cookie";
+import { JarMemoryStore } from "./memory-store.js";
 import { registrableDomain } from "./site.js";
 
 export interface CookieLimits {
@@ -67,6 +68,8 @@ export function assertCookieStore(store: unknown): asserts store is Store {
 export class GuardedStore extends Store {
   readonly inner: Store;
   readonly limits: CookieLimits;
+  /** The inner store when it is the jar's own memory store: called directly, no callbacks. */
+  readonly #fast: JarMemoryStore | null;
   #onChange: ChangeListener;
   #chain: Promise<unknown> = Promise.resolve();
   #counts: Map<string, number> | null = null;
@@ -80,12 +83,26 @@ export class GuardedStore extends Store {
     this.limits = limits;
     this.#onChange = onChange;
     this.synchronous = inner.synchronous === true;
+    this.#fast = inner instanceof JarMemoryStore ? inner : null;
   }
 
   // ── drivers ────────────────────────────────────────────────────────────────────────────
 
   /** Calls the inner (synchronous) store with a callback; it must answer before returning. */
   #callSync(call: Call): unknown {
+    const fast = this.#fast;
+    if (fast !== null) {
+      switch (call.m) {
+        case "findCookie":
+          return fast.findSync(...call.a);
+        case "putCookie":
+          return fast.putSync(...call.a);
+        case "removeCookie":
+          return fast.removeSync(...call.a);
+        case "getAllCookies":
+          return fast.allSync();
+      }
+    }
     let done = false;
     let error: Error | null = null;
     let value: unknown;
@@ -188,6 +205,10 @@ export class GuardedStore extends Store {
   // ── the Store interface ────────────────────────────────────────────────────────────────
 
   override findCookie(domain: string | null | undefined, path: string | null | undefined, key: string | null | undefined, cb?: unknown): any {
+    if (this.#fast !== null && typeof cb === "function") {
+      (cb as Cb<Cookie | undefined>)(null, this.#fast.findSync(domain, path, key));
+      return undefined;
+    }
     return this.#read({ m: "findCookie", a: [domain, path, key] }, cb);
   }
 
@@ -197,6 +218,17 @@ export class GuardedStore extends Store {
       allowSpecialUseDomain = false;
     }
     const special = allowSpecialUseDomain === true;
+    if (this.#fast !== null && typeof cb === "function") {
+      let found: Cookie[];
+      try {
+        found = this.#fast.findAllSync(domain, path, special);
+      } catch (err) {
+        (cb as Cb<Cookie[]>)(err as Error);
+        return undefined;
+      }
+      (cb as Cb<Cookie[]>)(null, found);
+      return undefined;
+    }
     if (this.synchronous && typeof cb === "function") {
       let done = false;
       let error: Error | null = null;
@@ -272,10 +304,36 @@ export class GuardedStore extends Store {
    * every change goes through this store (the jar uses it for stores it created itself).
    */
   isEmptyForHostSync(host: string): boolean {
-    this.#runSync(this.#ensureCounts());
+    if (this.#counts === null) this.#runSync(this.#ensureCounts());
     if (this.#total === 0) return true;
     // A cookie can match `host` only if its domain is the host or a dot-suffix of it.
     for (const d of domainCandidates(host)) if (this.#byDomain.has(d)) return false;
+    return true;
+  }
+
+  /** The jar's own memory store only: true when `cookie` (that object) is the one stored. */
+  holdsSync(cookie: Cookie): boolean {
+    return this.#fast !== null && this.#fast.findSync(cookie.domain, cookie.path, cookie.key) === cookie;
+  }
+
+  /**
+   * The jar's own memory store only. Storing an identical copy of `cookie` (the same
+   * Set-Cookie again) would replace it keeping its creation time, set its access time to now,
+   * and emit nothing (#put: same content). When that is what would happen, do it in place and
+   * return true; false (nothing done) when the full path must run: the cookie is no longer
+   * the stored one, has expired, or its Max-Age expiry would move by a second or more (a
+   * change, with an event and a disk write).
+   */
+  refreshSync(cookie: Cookie): boolean {
+    if (!this.holdsSync(cookie)) return false;
+    const now = Date.now();
+    const exp = cookie.expiryTime();
+    if (exp !== undefined && exp <= now) return false;
+    if (cookie.maxAge != null && cookie.maxAge !== "Infinity") {
+      const last = cookie.lastAccessed;
+      if (!(last instanceof Date) || now - last.getTime() >= 1000) return false;
+    }
+    cookie.lastAccessed = new Date(now);
     return true;
   }
 

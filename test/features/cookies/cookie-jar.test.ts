@@ -260,3 +260,115 @@ describe("CookieJar hooks", () => {
     assert.equal(await jar.count(), 2 + 50, "only the first 50 of one response are considered");
   });
 });
+
+/** A tough-cookie Store that answers only with promises, after a macrotask (like a database). */
+class SlowStore extends MemoryCookieStore {
+  constructor() {
+    super();
+    this.synchronous = false;
+  }
+}
+for (const m of [
+  "findCookie",
+  "findCookies",
+  "putCookie",
+  "updateCookie",
+  "removeCookie",
+  "removeCookies",
+  "removeAllCookies",
+  "getAllCookies",
+] as const) {
+  const original = MemoryCookieStore.prototype[m] as (...args: unknown[]) => unknown;
+  (SlowStore.prototype as unknown as Record<string, unknown>)[m] = function (this: MemoryCookieStore, ...args: unknown[]) {
+    const cb = typeof args[args.length - 1] === "function" ? (args.pop() as (e: unknown, v?: unknown) => void) : undefined;
+    const p = new Promise((r) => setImmediate(r)).then(() => original.apply(this, args));
+    if (!cb) return p;
+    p.then(
+      (v) => cb(null, v),
+      (e) => cb(e),
+    );
+    return undefined;
+  };
+}
+
+describe("CookieJar request path", () => {
+  it("answers the hooks without a promise on its own memory store", () => {
+    const jar = new CookieJar();
+    const res = withSetCookie("https://a.example/", ["a=1"]);
+    assert.equal(jar.gotHeaders(res), undefined);
+    const msg = new Message("GET", "https://a.example/");
+    jar.requestQueued(msg);
+    assert.equal(jar.beforeSend(msg), undefined);
+    assert.equal(msg.requestHeaders.get("Cookie"), "a=1");
+  });
+
+  it("works the same on an asynchronous store, serializing concurrent updates", async () => {
+    const store = new SlowStore();
+    const jar = new CookieJar({ store, limits: { maxPerDomain: 3, maxTotal: 5 } });
+    const events: string[] = [];
+    jar.on("changed", (o, n) => events.push(`${o?.name ?? "-"}>${n?.name ?? "-"}`));
+    const r1 = jar.gotHeaders(withSetCookie("https://a.example/", ["a=1", "b=1; Domain=a.example"]));
+    assert.ok(r1 instanceof Promise);
+    await Promise.all([r1, jar.gotHeaders(withSetCookie("https://a.example/", ["a=1", "b=1; Domain=a.example"]))]);
+    assert.equal(await jar.count(), 2);
+    assert.deepEqual(events, ["->a", "->b"]);
+    assert.equal(await cookieHeaderFor(jar, "https://www.a.example/"), "b=1");
+    assert.equal(await cookieHeaderFor(jar, "https://a.example/"), "a=1; b=1");
+    for (let i = 0; i < 4; i++) await jar.setCookie(`https://a.example/`, `x${i}=1`);
+    assert.equal(await jar.count(), 3, "per-domain cap holds on an async store");
+    await jar.clear();
+    assert.equal((await store.getAllCookies()).length, 0);
+  });
+
+  it("sends a stored cookie to every host it matches, and to no other", async () => {
+    const jar = new CookieJar();
+    await jar.setCookie("https://www.a.example/", "d=1; Domain=a.example");
+    await jar.setCookie("https://www.a.example/", "h=1");
+    assert.equal(await cookieHeaderFor(jar, "https://deep.www.a.example/"), "d=1");
+    assert.equal(await cookieHeaderFor(jar, "https://A.EXAMPLE/"), "d=1");
+    assert.equal(await cookieHeaderFor(jar, "https://www.a.example/"), "d=1; h=1");
+    assert.equal(await cookieHeaderFor(jar, "https://b.example/"), null);
+    await jar.setCookie("http://127.0.0.1/", "ip=1");
+    assert.equal(await cookieHeaderFor(jar, "http://127.0.0.1:8080/x"), "ip=1");
+    await jar.addCookie({ name: "v6", value: "1", domain: "::1" });
+    assert.equal(await cookieHeaderFor(jar, "http://[::1]:8080/"), "v6=1");
+  });
+
+  it("sends cookies written to a caller-supplied store behind the jar's back", async () => {
+    const store = new MemoryCookieStore();
+    const jar = new CookieJar({ store });
+    assert.equal(await cookieHeaderFor(jar, "https://a.example/"), null);
+    const other = new JarCookie({ name: "side", value: "1", domain: "a.example" }).toTough();
+    other.creation = other.lastAccessed = new Date();
+    await store.putCookie(other);
+    assert.equal(await cookieHeaderFor(jar, "https://a.example/"), "side=1");
+  });
+
+  it("an identical resend refreshes the cookie without a change; any difference is a change", async () => {
+    const jar = new CookieJar();
+    const events: string[] = [];
+    jar.on("changed", (o, n) => events.push(`${o ? `${o.name}=${o.value}` : "-"}>${n ? `${n.name}=${n.value}` : "-"}`));
+    const headers = ["s=1; Path=/", "m=1; Path=/; Max-Age=3600", "e=1; Expires=Wed, 21 Oct 2099 07:28:00 GMT"];
+    await jar.gotHeaders(withSetCookie("https://a.example/p", headers));
+    const first = new Map((await jar.allCookies()).map((c) => [c.name, c]));
+    await new Promise((r) => setTimeout(r, 5));
+    await jar.gotHeaders(withSetCookie("https://a.example/p", headers));
+    assert.deepEqual(events, ["->s=1", "->m=1", "->e=1"]);
+    const again = await jar.allCookies();
+    assert.equal(again.length, 3);
+    for (const c of again) {
+      assert.equal(c.creation!.getTime(), first.get(c.name)!.creation!.getTime());
+      assert.ok(c.lastAccessed!.getTime() > first.get(c.name)!.lastAccessed!.getTime(), `${c.name} access time refreshed`);
+    }
+    // Deleted, changed through the API, or sent with another value: the full path runs again.
+    await jar.deleteCookie({ name: "s", domain: "a.example", path: "/" });
+    await jar.gotHeaders(withSetCookie("https://a.example/p", ["s=1; Path=/"]));
+    await jar.addCookie({ name: "e", value: "api", domain: "a.example", path: "/" });
+    await jar.gotHeaders(withSetCookie("https://a.example/p", [headers[2]]));
+    await jar.gotHeaders(withSetCookie("https://a.example/p", ["m=2; Path=/; Max-Age=3600"]));
+    assert.deepEqual(events.slice(3), ["s=1>-", "->s=1", "e=1>e=api", "e=api>e=1", "m=1>m=2"]);
+    // Max-Age=0 still deletes a cookie that was resent before.
+    await jar.gotHeaders(withSetCookie("https://a.example/p", ["m=2; Path=/; Max-Age=0"]));
+    assert.deepEqual((await jar.allCookies()).map((c) => c.name).sort(), ["e", "s"]);
+  });
+});
