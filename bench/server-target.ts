@@ -8,7 +8,16 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { sessionData, sessionMiddleware } from "../src/server/index.js";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+// The compiled build when present (what users run; `npm run bench` builds it), else the
+// sources through tsx, whose name-keeping wrappers cost a little per closure.
+type ServerApi = typeof import("../src/server/index.js");
+const dist = new URL("../dist/src/server/index.js", import.meta.url);
+const { sessionData, sessionMiddleware } = (
+  process.env.SESSIONKIT_BENCH_SRC !== "1" && existsSync(fileURLToPath(dist)) ? await import(dist.href) : await import("../src/server/index.js")
+) as ServerApi;
 
 const SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 const kind = process.argv[2];
