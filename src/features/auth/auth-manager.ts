@@ -23,6 +23,7 @@ import { AuthCache } from "./cache.js";
 import { parseAuthParams, parseChallengeHeaders, type AuthChallenge } from "./challenge-parser.js";
 import { AuthDigest } from "./digest.js";
 import { AuthError } from "./errors.js";
+import { MessageSlot } from "./message-slot.js";
 
 const MAX_STALE = 3;
 const MAX_ROUNDS = 8;
@@ -61,7 +62,7 @@ export class AuthManager implements SessionFeature {
   #schemes = new Map<string, AuthClass>();
   #cache = new AuthCache();
   #proxies = new Map<string, Auth>();
-  #state = new WeakMap<Message, MsgState>();
+  #state = new MessageSlot<MsgState>("sessionkit auth state");
   /** Questions a listener deferred; cancelled when the session closes. */
   #pending = new Set<() => void>();
   /** Open questions by origin/proxy, scheme and realm. */

@@ -26,6 +26,7 @@ import {
   type DigestAlgorithm,
 } from "./digest-compute.js";
 import { AuthError } from "./errors.js";
+import { MessageSlot } from "./message-slot.js";
 
 const MD5 = digestAlgorithm("MD5")!;
 /** A hostile `domain` list cannot make the cache grow without bound. */
@@ -74,7 +75,7 @@ export class AuthDigest extends Auth {
   #nc = 0;
   #sessCnonce: string | null = null;
   #ha1Base: string | null = null;
-  #exchanges = new WeakMap<Message, Exchange>();
+  #exchanges = new MessageSlot<Exchange>("sessionkit digest exchange");
 
   constructor(init: AuthInit) {
     super(init);
@@ -214,7 +215,7 @@ export class AuthDigest extends Auth {
    */
   override checkResponse(msg: Message, info: Record<string, string> | null): void {
     const ex = this.#exchanges.get(msg);
-    this.#exchanges.delete(msg);
+    this.#exchanges.set(msg, undefined);
     if (info === null) return;
     if (ex !== undefined && info.rspauth !== undefined && ex.qop === "auth") {
       const ha2 = H(this.#alg.hash, `:${ex.uri}`);
