@@ -4,15 +4,12 @@
  * for malformed HTTP, a small forward proxy (absolute-form + CONNECT) and a throwaway CA
  * with server and client certificates made by openssl at test time.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import net, { type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach } from "node:test";
 import { Session, type SessionOptions } from "../../src/http/session.js";
+import { tlsFixture } from "../helpers/tls.js";
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
 
@@ -234,94 +231,9 @@ export async function startProxy(): Promise<TestProxy> {
   return state;
 }
 
-// ── TLS fixture ────────────────────────────────────────────────────────────────────────
+// ── TLS fixture (shared with the feature tests) ──────────────────────────────────────────
 
-export interface HttpTlsFixture {
-  caCert: string;
-  /** An unrelated CA that signed nothing used here. */
-  otherCaCert: string;
-  serverCert: string;
-  serverKey: string;
-  clientCert: string;
-  clientKey: string;
-}
-
-let cachedTls: HttpTlsFixture | null = null;
-
-/** A CA, a server certificate for 127.0.0.1/localhost and a client certificate, all openssl-made. */
-export function tlsFixture(): HttpTlsFixture {
-  if (cachedTls) return cachedTls;
-  const dir = mkdtempSync(join(tmpdir(), "sessionkit-http-tls-"));
-  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  try {
-    for (const name of ["ca", "other"]) {
-      ssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        `${name}.key`,
-        "-out",
-        `${name}.pem`,
-        "-days",
-        "2",
-        "-subj",
-        `/CN=sessionkit http test ${name} CA`,
-      );
-    }
-    writeFileSync(join(dir, "server.cnf"), "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,DNS:example.test,IP:127.0.0.1\n");
-    writeFileSync(join(dir, "client.cnf"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
-    for (const name of ["server", "client"]) {
-      ssl(
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        `${name}.key`,
-        "-out",
-        `${name}.csr`,
-        "-subj",
-        `/CN=sessionkit ${name}`,
-      );
-      ssl(
-        "x509",
-        "-req",
-        "-in",
-        `${name}.csr`,
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        `${name}.pem`,
-        "-days",
-        "2",
-        "-extfile",
-        `${name}.cnf`,
-      );
-    }
-    const r = (f: string) => readFileSync(join(dir, f), "utf8");
-    cachedTls = {
-      caCert: r("ca.pem"),
-      otherCaCert: r("other.pem"),
-      serverCert: r("server.pem"),
-      serverKey: r("server.key"),
-      clientCert: r("client.pem"),
-      clientKey: r("client.key"),
-    };
-    return cachedTls;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+export { tlsFixture, type HttpTlsFixture } from "../helpers/tls.js";
 
 // ── small utilities ───────────────────────────────────────────────────────────────────
 
