@@ -124,10 +124,10 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#pool.limits.idleTimeout = checkMs("idleTimeout", v);
   }
   get timeout(): number {
-    return this.#transport.timeout;
+    return this.#transport.settings.timeout;
   }
   set timeout(v: number) {
-    this.#transport.timeout = checkMs("timeout", v);
+    this.#transport.settings.timeout = checkMs("timeout", v);
   }
   /** The User-Agent actually sent (null: none). Assign "", a product token, or null. */
   get userAgent(): string | null {
@@ -152,35 +152,35 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#acceptLanguage = v ? acceptLanguageFromLocale() : null;
   }
   get localAddress(): string | null {
-    return this.#transport.localAddress;
+    return this.#transport.settings.localAddress;
   }
   set localAddress(v: string | null) {
-    this.#transport.localAddress = checkOptionalString("localAddress", v);
+    this.#transport.settings.localAddress = checkOptionalString("localAddress", v);
   }
   get remoteConnectable(): string | null {
-    return this.#transport.remoteConnectable;
+    return this.#transport.settings.remoteConnectable;
   }
   set remoteConnectable(v: string | null) {
-    this.#transport.remoteConnectable = checkOptionalString("remoteConnectable", v);
+    this.#transport.settings.remoteConnectable = checkOptionalString("remoteConnectable", v);
   }
   get proxyResolver(): ProxyResolver | null {
-    return this.#transport.proxyResolver;
+    return this.#transport.settings.proxyResolver;
   }
   set proxyResolver(v: ProxyResolver | null) {
     if (v !== null && typeof v !== "function") throw new InvalidArgumentError("proxyResolver must be a function or null");
-    this.#transport.proxyResolver = v;
+    this.#transport.settings.proxyResolver = v;
   }
   get tlsDatabase(): TlsDatabase | undefined {
-    return this.#transport.tlsDatabase;
+    return this.#transport.settings.tlsDatabase;
   }
   set tlsDatabase(v: TlsDatabase | undefined) {
-    this.#transport.tlsDatabase = v;
+    this.#transport.settings.tlsDatabase = v;
   }
   get tlsInteraction(): TlsInteraction | null {
-    return this.#transport.tlsInteraction;
+    return this.#transport.settings.tlsInteraction;
   }
   set tlsInteraction(v: TlsInteraction | null) {
-    this.#transport.tlsInteraction = v;
+    this.#transport.settings.tlsInteraction = v;
   }
   /** Open connections right now (for tests and monitoring). */
   get connectionCount(): number {

@@ -38,23 +38,14 @@ export interface TransportSettings {
   tlsInteraction: TlsInteraction | null;
 }
 
-export class Transport implements TransportSettings {
+export class Transport {
   readonly pool: ConnectionPool;
-  timeout: number;
-  localAddress: string | null;
-  remoteConnectable: string | null;
-  proxyResolver: ProxyResolver | null;
-  tlsDatabase: TlsDatabase | undefined;
-  tlsInteraction: TlsInteraction | null;
+  /** Read when a connection opens: a change applies to connections opened after it. */
+  readonly settings: TransportSettings;
 
   constructor(limits: PoolLimits, settings: TransportSettings) {
     this.pool = new ConnectionPool(limits);
-    this.timeout = settings.timeout;
-    this.localAddress = settings.localAddress;
-    this.remoteConnectable = settings.remoteConnectable;
-    this.proxyResolver = settings.proxyResolver;
-    this.tlsDatabase = settings.tlsDatabase;
-    this.tlsInteraction = settings.tlsInteraction;
+    this.settings = settings;
   }
 
   /** Opens an idle connection to msg's origin (or keeps one that is open). */
@@ -67,7 +58,7 @@ export class Transport implements TransportSettings {
 
   /** The proxy for `url` (validated), or null for direct. */
   async resolveProxy(url: URL): Promise<URL | null> {
-    const resolver = this.proxyResolver;
+    const resolver = this.settings.proxyResolver;
     if (resolver === null || resolver === directResolver) return null;
     const r = resolver(url);
     const value = r instanceof Promise ? await r : r;
@@ -82,7 +73,7 @@ export class Transport implements TransportSettings {
   }
 
   /** Which pool key (and how to build its connections) a message uses. */
-  route(msg: Message, proxy: URL | null): { key: string; settings: () => ClientSettings; viaHttpProxy: boolean } {
+  route(msg: Message, proxy: URL | null): { key: string; settings: () => ClientSettings; viaHttpProxy: boolean; target: URL } {
     const target = toHttpUrl(msg.url);
     const https = target.protocol === "https:";
     const viaHttpProxy = proxy !== null && !https;
@@ -90,30 +81,29 @@ export class Transport implements TransportSettings {
     const settings = (): ClientSettings => ({
       origin: viaHttpProxy ? proxy!.origin : target.origin,
       idleTimeout: this.pool.limits.idleTimeout,
-      timeout: this.timeout,
+      timeout: this.settings.timeout,
       connector: createConnector({
         target,
         proxy,
-        timeout: this.timeout,
-        localAddress: this.localAddress ?? undefined,
-        remoteConnectable: this.remoteConnectable ?? undefined,
+        timeout: this.settings.timeout,
+        localAddress: this.settings.localAddress ?? undefined,
+        remoteConnectable: this.settings.remoteConnectable ?? undefined,
         tls: {
-          ca: this.tlsDatabase,
-          cert: this.tlsInteraction?.cert,
-          key: this.tlsInteraction?.key,
-          passphrase: this.tlsInteraction?.passphrase,
+          ca: this.settings.tlsDatabase,
+          cert: this.settings.tlsInteraction?.cert,
+          key: this.settings.tlsInteraction?.key,
+          passphrase: this.settings.tlsInteraction?.passphrase,
         },
         proxyAuthorization: () => msg.requestHeaders.get("Proxy-Authorization"),
       }),
     });
-    return { key, settings, viaHttpProxy };
+    return { key, settings, viaHttpProxy, target };
   }
 
   /** One network round trip for the message's current URL. */
   async transmit(msg: Message, signal: Cancellation, metrics: Metrics | null): Promise<Transmitted> {
     const proxy = await this.resolveProxy(msg.url);
-    const { key, settings, viaHttpProxy } = this.route(msg, proxy);
-    const target = toHttpUrl(msg.url);
+    const { key, settings, viaHttpProxy, target } = this.route(msg, proxy);
     let retried = false;
     for (;;) {
       const conn = await this.pool.acquire(key, settings, {
@@ -220,7 +210,7 @@ export class Transport implements TransportSettings {
 }
 
 /** ws:/wss: URLs travel as http:/https: for the HTTP part (the upgrade). */
-export function toHttpUrl(url: URL): URL {
+function toHttpUrl(url: URL): URL {
   if (url.protocol === "ws:" || url.protocol === "wss:") {
     const u = new URL(url.href);
     u.protocol = url.protocol === "ws:" ? "http:" : "https:";

@@ -19,6 +19,9 @@ export interface HttpTlsFixture {
   clientKey: string;
 }
 
+/** openssl req arguments for a fresh, unencrypted P-256 key. */
+const NEW_EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
 let cachedTls: HttpTlsFixture | null = null;
 
 /** A CA, a server certificate for 127.0.0.1/localhost and a client certificate, all openssl-made. */
@@ -31,11 +34,7 @@ export function tlsFixture(): HttpTlsFixture {
       ssl(
         "req",
         "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
+        ...NEW_EC_KEY,
         "-keyout",
         `${name}.key`,
         "-out",
@@ -52,20 +51,7 @@ export function tlsFixture(): HttpTlsFixture {
     );
     writeFileSync(join(dir, "client.cnf"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
     for (const name of ["server", "client"]) {
-      ssl(
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        `${name}.key`,
-        "-out",
-        `${name}.csr`,
-        "-subj",
-        `/CN=sessionkit ${name}`,
-      );
+      ssl("req", ...NEW_EC_KEY, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=sessionkit ${name}`);
       ssl(
         "x509",
         "-req",

@@ -134,12 +134,16 @@ export class AuthManager implements SessionFeature {
   beforeSend(msg: Message, session: Session): void | Promise<void> {
     const skipCache = msg.hasFlag(MessageFlags.DO_NOT_USE_AUTH_CACHE);
     let st = this.#state.get(msg);
+    // The cache lookup for msg.url, when the check below already made it (undefined: not yet).
+    let cached: Auth | null | undefined;
     if (st === undefined) {
       // The common case: a message this feature has not touched, no credentials in its URL,
       // none cached for it and no proxy credentials at all. Nothing to add or take back,
-      // so no per-message state is made (a WeakMap entry per request is a measurable cost).
+      // so no per-message state is made.
       const url = msg.url;
-      if (url.username === "" && url.password === "" && this.#proxies.size === 0 && (skipCache || this.#cache.lookup(url) === null)) return;
+      if (url.username === "" && url.password === "" && this.#proxies.size === 0) {
+        if (skipCache || (cached = this.#cache.lookup(url)) === null) return;
+      }
       st = this.#stateOf(msg);
     }
     this.#takeUrlCredentials(msg, st);
@@ -147,7 +151,8 @@ export class AuthManager implements SessionFeature {
     if (s.auth !== null && s.auth.origin !== msg.url.origin) s.auth = null; // never across origins
     // Credentials in the URL win over the cache: they are tried on the first challenge.
     const urlFirst = st.urlCreds !== null && st.urlCreds.origin === msg.url.origin;
-    let auth = s.auth ?? (skipCache || urlFirst ? null : this.#cache.lookup(msg.url));
+    // (msg.url is unchanged since that lookup: only a URL with credentials in it is rewritten.)
+    let auth = s.auth ?? (skipCache || urlFirst ? null : (cached ?? this.#cache.lookup(msg.url)));
     if (auth !== null && msg.isFeatureDisabled(auth)) auth = null;
     this.#apply(msg, "Authorization", s, auth);
     const p = st.proxy;
