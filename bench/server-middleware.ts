@@ -16,7 +16,8 @@
  * and is much steadier. Both are printed. Then the Redis store's round trips per request
  * are counted.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import os from "node:os";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import net from "node:net";
@@ -32,10 +33,26 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const TARGETS = ["bare", "ours-node", "ours-express", "express-session", "ours-fastify", "fastify-session"] as const;
 type Target = (typeof TARGETS)[number];
 
+/**
+ * With `taskset` and two or more cores, the servers run on core 0 and this load generator
+ * on core 1. Left to the scheduler, the server and the client sometimes share a core and
+ * sometimes not, which on a 2-core machine made rounds of the same target differ by 1.5×.
+ */
+const PIN = (() => {
+  if (process.platform !== "linux" || os.availableParallelism() < 2 || process.env.BENCH_PIN === "0") return false;
+  try {
+    execFileSync("taskset", ["-p", "-c", "1", String(process.pid)], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 async function startTarget(kind: Target): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", new URL("./server-target.ts", import.meta.url).pathname, kind], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const args = ["--import", "tsx", new URL("./server-target.ts", import.meta.url).pathname, kind];
+  const child = PIN
+    ? spawn("taskset", ["-c", "0", process.execPath, ...args], { stdio: ["ignore", "pipe", "inherit"] })
+    : spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (d: Buffer) => {
@@ -160,9 +177,17 @@ async function serverCpu(client: RawClient): Promise<number> {
   return user + system;
 }
 
+/**
+ * What the bare server's clients send as their cookie. Every target gets the same request
+ * bytes (a browser sends its cookie whatever the handler does with it), so the ratio
+ * measures the middleware, not the cost of parsing a longer request.
+ */
+const SESSION_SHAPED_COOKIE = `sid=${"A".repeat(43)}.${"B".repeat(43)}`;
+
 /** Requests/second over `seconds`, with C clients that each keep their own cookie. */
-async function load(port: number, seconds: number): Promise<Sample> {
+async function load(port: number, seconds: number, cookie?: string): Promise<Sample> {
   const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => RawClient.connect(port)));
+  for (const c of clients) c.cookie = cookie;
   const cpuBefore = await serverCpu(clients[0]);
   let count = 0;
   let errors = 0;
@@ -199,14 +224,16 @@ async function throughput(): Promise<{
   cpu: Record<Target, number>;
   serverBusy: Record<Target, number>;
   loadBusy: Record<Target, number>;
+  samples: Map<Target, Sample[]>;
 }> {
   const servers = new Map<Target, { port: number; child: ChildProcess }>();
   for (const t of TARGETS) servers.set(t, await startTarget(t));
   const samples = new Map<Target, Sample[]>(TARGETS.map((t) => [t, []]));
   try {
-    for (const t of TARGETS) await load(servers.get(t)!.port, WARMUP); // warm-up (JIT)
+    const cookieFor = (t: Target) => (t === "bare" ? SESSION_SHAPED_COOKIE : undefined);
+    for (const t of TARGETS) await load(servers.get(t)!.port, WARMUP, cookieFor(t)); // warm-up (JIT)
     for (let r = 0; r < ROUNDS; r++) {
-      for (const t of TARGETS) samples.get(t)!.push(await load(servers.get(t)!.port, SECONDS));
+      for (const t of TARGETS) samples.get(t)!.push(await load(servers.get(t)!.port, SECONDS, cookieFor(t)));
     }
   } finally {
     for (const { child } of servers.values()) child.kill();
@@ -217,6 +244,7 @@ async function throughput(): Promise<{
     cpu: pick((s) => s.cpuPerRequest),
     serverBusy: pick((s) => s.serverBusy),
     loadBusy: pick((s) => s.loadBusy),
+    samples,
   };
 }
 
@@ -242,6 +270,16 @@ async function redisRoundTrips(): Promise<Record<string, number> | string> {
     },
   });
   const prefix = `bench-${process.pid}:`;
+  // The store's Lua scripts are cached by Redis after their first use (EVALSHA); on a Redis
+  // that has not seen them yet, the first call of each costs one extra round trip
+  // (NOSCRIPT, then EVAL). Warm them on a throwaway store so the counts show steady state.
+  {
+    const warm = new RedisStore({ client: raw as unknown as RedisLikeClient, prefix });
+    await warm.create("warm-up", { data: { n: 0 }, createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    await warm.update("warm-up", { set: { n: 1 }, delete: [] }, Date.now() + 60_000);
+    await warm.touch("warm-up", Date.now() + 60_000);
+    await warm.destroy("warm-up");
+  }
   const store = new RedisStore({ client: counting, prefix });
   const mw = sessionMiddleware({ secret: "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz", store });
   const server = http.createServer(
@@ -276,10 +314,13 @@ async function redisRoundTrips(): Promise<Record<string, number> | string> {
   return result;
 }
 
-const { rps, cpu, serverBusy, loadBusy } = await throughput();
+const { rps, cpu, serverBusy, loadBusy, samples } = await throughput();
 const cap = Object.fromEntries(TARGETS.map((t) => [t, 1e6 / cpu[t]])) as Record<Target, number>;
 const fmt = (n: number) => n.toFixed(0).padStart(8);
-console.log(`\nMedian of ${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} keep-alive clients with cookies`);
+console.log(
+  `\nMedian of ${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} keep-alive clients with cookies` +
+    (PIN ? "; servers on core 0, load generator on core 1" : ""),
+);
 // "busy" near 100% for the server and well below for the load generator means the server
 // was the bottleneck, as intended; the other way round means the wall req/s measured the client.
 console.log(
@@ -297,6 +338,15 @@ console.log(`  ours-node / bare (target >= 0.8)                  ${ratio("ours-n
 console.log(`  ours-node / express-session (target >= 1.5)       ${ratio("ours-node", "express-session")}`);
 console.log(`  ours-express / express-session (same framework)   ${ratio("ours-express", "express-session")}`);
 console.log(`  ours-fastify / @fastify/session (same framework)  ${ratio("ours-fastify", "fastify-session")}`);
+// bare and ours-node run back to back in every round, so the ratio within a round compares
+// them under the same machine conditions; its median is steadier than a ratio of medians.
+const perRound = (a: Target, b: Target, f: (s: Sample) => number) => samples.get(a)!.map((s, i) => f(s) / f(samples.get(b)![i]));
+const wallRounds = perRound("ours-node", "bare", (s) => s.rps);
+const cpuRounds = perRound("bare", "ours-node", (s) => s.cpuPerRequest);
+console.log(
+  `  ours-node / bare, median of per-round ratios       ${median(wallRounds).toFixed(2)}x wall, ${median(cpuRounds).toFixed(2)}x per CPU-second` +
+    ` (rounds: ${wallRounds.map((x) => x.toFixed(2)).join(" ")})`,
+);
 const trips = await redisRoundTrips();
 console.log("\nRedis round trips per request");
 if (typeof trips === "string") console.log(`  skipped: ${trips}`);

@@ -93,20 +93,33 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
 /** How many verified cookie values are remembered (see CookieSigner.match). */
 const VERIFIED_CACHE_SIZE = 10_000;
 
+/** A cookie value whose signature checked out. Shared between requests: never mutated. */
+export interface VerifiedCookie {
+  /** The cookie value as received, `<id>.<mac>`. */
+  readonly value: string;
+  /** The session id it names. */
+  readonly id: string;
+  /** Signed by the first (current) secret, so `value` can be sent back as it is. */
+  readonly current: boolean;
+}
+
 /** Signs with the first secret, verifies with all of them (key rotation). */
 export class CookieSigner {
   /** Imported once: no per-request key import. */
   readonly #keys: KeyObject[];
   /**
-   * Values whose signature already checked out, with the index of the secret that signed
-   * them. An HMAC through node:crypto costs a few microseconds per request (a native
-   * context and buffers per call): the largest single cost of the middleware. A value that
-   * verified once verifies forever under the same secrets, so repeat requests of a client
-   * skip the HMAC. Only *valid* values enter the map, so forged cookies cannot fill it or
-   * learn anything from its timing (a hit needs the exact valid value already in hand);
-   * it is bounded, oldest out first. We keep node:crypto rather than hand-write SHA-256.
+   * Values whose signature already checked out. An HMAC through node:crypto costs a few
+   * microseconds per request (a native context and buffers per call): the largest single
+   * cost of the middleware. A value that verified once verifies forever under the same
+   * secrets, so repeat requests of a client skip the HMAC. Only *valid* values enter the
+   * map, so forged cookies cannot fill it or learn anything from its timing (a hit needs
+   * the exact valid value already in hand); it is bounded, oldest out first. We keep
+   * node:crypto rather than hand-write SHA-256.
+   *
+   * The record also keeps the id string, so a repeat request neither slices a new one nor
+   * hashes it again for the store lookup (V8 keeps a string's hash with the string).
    */
-  readonly #verified = new Map<string, number>();
+  readonly #verified = new Map<string, VerifiedCookie>();
 
   constructor(secrets: readonly Buffer[]) {
     this.#keys = secrets.map((s) => createSecretKey(s));
@@ -121,19 +134,19 @@ export class CookieSigner {
    * `current` says the first (signing) secret matched, so `value` can be sent back as is.
    */
   verify(value: string): { id: string; current: boolean } | undefined {
-    const match = this.match(value);
-    return match === -1 ? undefined : { id: value.slice(0, B64_LEN), current: match === 0 };
+    const checked = this.check(value);
+    return checked === undefined ? undefined : { id: checked.id, current: checked.current };
   }
 
-  /** Which secret signed `value` (0 = the current one), or -1. The id is then `value.slice(0, 43)`. */
-  match(value: string): number {
+  /** The verified cookie when `value` carries a valid signature by any secret, else `undefined`. */
+  check(value: string): VerifiedCookie | undefined {
     const known = this.#verified.get(value);
     if (known !== undefined) return known;
     // Any value that is not exactly <43 base64url>.<43 base64url> costs no HMAC.
-    if (value.length !== 2 * B64_LEN + 1 || !VALUE_RE.test(value)) return -1;
+    if (value.length !== 2 * B64_LEN + 1 || !VALUE_RE.test(value)) return undefined;
     const id = value.slice(0, B64_LEN);
     const given = Buffer.from(value.slice(B64_LEN + 1), "base64url");
-    if (given.length !== 32) return -1;
+    if (given.length !== 32) return undefined;
     // Every key is tried even after a match, each compared in constant time, so timing
     // reveals neither the MAC nor which key signed.
     let match = -1;
@@ -141,24 +154,32 @@ export class CookieSigner {
       const expected = createHmac("sha256", this.#keys[i]).update(id).digest();
       if (timingSafeEqual(expected, given) && match === -1) match = i;
     }
-    if (match !== -1) {
-      if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string);
-      this.#verified.set(value, match);
-    }
-    return match;
+    if (match === -1) return undefined;
+    // Own copies: `value` is a slice of the request's whole Cookie header, which the
+    // cache would otherwise keep alive (up to 10,000 headers of several KiB each).
+    const verified: VerifiedCookie = Object.freeze({ value: flatCopy(value), id: flatCopy(id), current: match === 0 });
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string);
+    this.#verified.set(value, verified);
+    return verified;
   }
+}
+
+/** A copy of an ASCII string that does not share memory with the string it was sliced from. */
+function flatCopy(s: string): string {
+  return Buffer.from(s, "latin1").toString("latin1");
 }
 
 /**
  * Every value of cookie `name` in a `Cookie` header, in header order (at most a few).
  * Only the matching pairs are sliced: the other cookies in the header cost no allocation.
  */
-export function readCookieValues(header: string | undefined, name: string): string[] {
-  const out: string[] = [];
-  if (header === undefined) return out;
+export function readCookieValues(header: string | undefined, name: string): readonly string[] {
+  if (header === undefined) return NONE;
+  // Built from a literal: the first push onto `[]` would reserve 17 slots for one value.
+  let out: string[] | undefined;
   const len = header.length;
   let start = 0;
-  while (start < len && out.length < MAX_CANDIDATES) {
+  while (start < len && (out === undefined || out.length < MAX_CANDIDATES)) {
     let end = header.indexOf(";", start);
     if (end === -1) end = len;
     const eq = header.indexOf("=", start);
@@ -177,13 +198,16 @@ export function readCookieValues(header: string | undefined, name: string): stri
           v0++;
           v1--;
         }
-        out.push(header.slice(v0, v1));
+        const value = header.slice(v0, v1);
+        if (out === undefined) out = [value];
+        else out.push(value);
       }
     }
     start = end + 1;
   }
-  return out;
+  return out ?? NONE;
 }
+const NONE: readonly string[] = Object.freeze([]);
 
 /** Exactly what `String.prototype.trim` removes. */
 function isSpace(c: number): boolean {

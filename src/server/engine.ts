@@ -51,6 +51,8 @@ export interface RequestSession {
 /** The common header decisions, shared (never mutated) so most requests allocate none. */
 const NO_HEADERS: ResponseHeaders = Object.freeze({ setCookie: undefined, vary: false, noStore: false });
 const VARY_ONLY: ResponseHeaders = Object.freeze({ setCookie: undefined, vary: true, noStore: false });
+/** The snapshot of a session not stored yet (typed read-only, so never changed). */
+const NO_VALUES: ReadonlyMap<string, string> = new Map();
 
 export class SessionEngine implements SessionLifecycle {
   readonly options: ResolvedOptions;
@@ -82,10 +84,9 @@ export class SessionEngine implements SessionLifecycle {
     const state = this.#newState(now);
     const candidates = readCookieValues(request.cookieHeader, this.options.cookie.name);
     for (let i = 0; i < candidates.length; i++) {
-      const value = candidates[i];
-      const match = this.#signer.match(value);
-      if (match === -1) continue;
-      const id = value.slice(0, ID_LENGTH);
+      const verified = this.#signer.check(candidates[i]);
+      if (verified === undefined) continue;
+      const id = verified.id;
       let entry;
       try {
         entry = mem.peek(id, now);
@@ -95,13 +96,14 @@ export class SessionEngine implements SessionLifecycle {
           continue;
         }
         state.id = id;
-        if (match === 0) state.signed = { id, value };
+        if (verified.current) state.signed = verified;
         state.isNew = false;
         state.createdAt = entry.createdAt;
         state.expiresAt = entry.expiresAt;
-        // The store keeps each value as JSON.stringify text, which is exactly the snapshot.
+        // The store keeps each value as JSON.stringify text, which is exactly the snapshot,
+        // and never changes a map once stored (a write replaces it), so no copy is needed.
         for (const [key, text] of entry.values) state.values.set(key, parseJson(text));
-        state.snapshot = new Map(entry.values);
+        state.snapshot = entry.values;
       } catch (error) {
         throw storeError(error);
       }
@@ -115,9 +117,8 @@ export class SessionEngine implements SessionLifecycle {
     const state = this.#newState(now);
     const candidates = readCookieValues(request.cookieHeader, this.options.cookie.name);
     for (const value of candidates) {
-      const match = this.#signer.match(value);
-      if (match === -1) continue;
-      const verified = { id: value.slice(0, ID_LENGTH), current: match === 0 };
+      const verified = this.#signer.check(value);
+      if (verified === undefined) continue;
       const id = verified.id;
       const stored = await this.#call(() => this.options.store.get(id));
       if (stored === undefined || !isStoredSession(stored)) continue;
@@ -128,15 +129,17 @@ export class SessionEngine implements SessionLifecycle {
       }
       state.id = id;
       // Saves an HMAC per renewal: the incoming value is what signing would produce.
-      if (verified.current) state.signed = { id, value };
+      if (verified.current) state.signed = verified;
       state.isNew = false;
       state.createdAt = stored.createdAt;
       state.expiresAt = stored.expiresAt;
+      const snapshot = new Map<string, string>();
       for (const key of Object.keys(stored.data)) {
         const value = stored.data[key];
         state.values.set(key, value);
-        state.snapshot.set(key, JSON.stringify(value));
+        snapshot.set(key, JSON.stringify(value));
       }
+      state.snapshot = snapshot;
       break;
     }
     return { session: new Session(state), state, secure: request.secure, committed: false, headers: undefined };
@@ -170,7 +173,10 @@ export class SessionEngine implements SessionLifecycle {
       const text = JSON.stringify(value);
       const before = s.snapshot.get(key);
       if (before !== undefined) kept++;
-      if (before !== text) (set ??= []).push(key, text);
+      // A literal, not `[]` and push, which would reserve 17 slots for one key.
+      if (before === text) continue;
+      if (set === undefined) set = [key, text];
+      else set.push(key, text);
     }
     // Some stored key is gone from the values only if fewer than all of them were seen.
     if (kept < s.snapshot.size) {
@@ -189,7 +195,7 @@ export class SessionEngine implements SessionLifecycle {
     } catch (error) {
       throw storeError(error);
     }
-    this.#saved(s, ok, set, del, due, expiresAt, now);
+    this.#saved(s, ok, due, expiresAt, now);
     return undefined;
   }
 
@@ -210,10 +216,11 @@ export class SessionEngine implements SessionLifecycle {
     } else {
       ok = await this.#call(() => this.options.store.touch(id, expiresAt));
     }
-    this.#saved(s, ok, set, del, due, expiresAt, now);
+    this.#saved(s, ok, due, expiresAt, now);
   }
 
-  #saved(s: SessionState, ok: boolean, set: string[] | undefined, del: string[] | undefined, due: boolean, expiresAt: number, now: number): void {
+  /** After the one commit of a request (the snapshot is not diffed again, so it stays as loaded). */
+  #saved(s: SessionState, ok: boolean, due: boolean, expiresAt: number, now: number): void {
     if (!ok) {
       // Destroyed (or expired) by someone else meanwhile: never resurrect it.
       this.#reset(s, now);
@@ -221,8 +228,6 @@ export class SessionEngine implements SessionLifecycle {
       return;
     }
     s.expiresAt = expiresAt;
-    if (set !== undefined) for (let i = 0; i < set.length; i += 2) s.snapshot.set(set[i], set[i + 1]);
-    if (del !== undefined) for (const key of del) s.snapshot.delete(key);
     if (this.options.rolling && due) s.renewCookie = true;
   }
 
@@ -296,8 +301,8 @@ export class SessionEngine implements SessionLifecycle {
     for (const [k, v] of s.values) snapshot.set(k, JSON.stringify(v));
     let ok: boolean;
     try {
-      // The store gets its own copy: the snapshot stays the request's.
-      ok = mem.createJson(s.id, new Map(snapshot), s.createdAt, expiresAt, now);
+      // Shared with the store, which never changes a map it holds (see `snapshot`).
+      ok = mem.createJson(s.id, snapshot, s.createdAt, expiresAt, now);
     } catch (error) {
       throw storeError(error);
     }
@@ -337,7 +342,7 @@ export class SessionEngine implements SessionLifecycle {
       expiresAt: 0,
       isNew: true,
       values: new Map(),
-      snapshot: new Map(),
+      snapshot: NO_VALUES,
       touched: false,
       idChanged: false,
       clearCookie: false,
@@ -354,7 +359,7 @@ export class SessionEngine implements SessionLifecycle {
     s.expiresAt = 0;
     s.isNew = true;
     s.values.clear();
-    s.snapshot.clear();
+    s.snapshot = NO_VALUES;
     s.touched = false;
     s.idChanged = false;
     s.renewCookie = false;
@@ -369,9 +374,6 @@ export class SessionEngine implements SessionLifecycle {
     }
   }
 }
-
-/** The length of a session id (base64url of 32 bytes), the part of the cookie before the dot. */
-const ID_LENGTH = 43;
 
 /** A store failure as thrown to the adapters: typed errors pass, the rest is STORE_UNAVAILABLE. */
 function storeError(error: unknown): unknown {

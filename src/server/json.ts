@@ -16,11 +16,15 @@ const MAX_DEPTH = 64;
 
 /** Throws `InvalidSessionValueError` naming `key` when `value` is not plain JSON. */
 export function assertJsonValue(key: string, value: unknown): asserts value is JsonValue {
-  const problem = findProblem(value, 0, new Set());
+  // Only objects need the cycle set; most session values are strings and numbers.
+  const problem = typeof value === "object" && value !== null ? findProblem(value, 0, new Set()) : findProblem(value, 0, NO_OBJECTS);
   if (problem !== undefined) {
     throw new InvalidSessionValueError(`Session value for key ${JSON.stringify(key)} is not JSON-safe: ${problem}`);
   }
 }
+
+/** Never consulted: `findProblem` returns before touching `seen` for anything but an object. */
+const NO_OBJECTS: Set<object> = new Set();
 
 function findProblem(value: unknown, depth: number, seen: Set<object>): string | undefined {
   if (value === null) return undefined;

@@ -32,8 +32,11 @@ export interface SessionState {
   expiresAt: number;
   isNew: boolean;
   values: Map<string, JsonValue>;
-  /** JSON of each value as the store holds it. */
-  snapshot: Map<string, string>;
+  /**
+   * JSON of each value as the store held it when loaded (or created). Never mutated: it
+   * may be the MemoryStore's own map, which the store replaces rather than changes.
+   */
+  snapshot: ReadonlyMap<string, string>;
   touched: boolean;
   /** The cookie must (re)name this session: newly stored or regenerated. */
   idChanged: boolean;
@@ -44,7 +47,7 @@ export interface SessionState {
   /** `sessionData()` was called (drives `Vary: Cookie`). */
   read: boolean;
   /** The request's cookie value when it is already signed by the current secret. */
-  signed: { id: string; value: string } | undefined;
+  signed: { readonly id: string; readonly value: string } | undefined;
   lifecycle: SessionLifecycle;
 }
 

@@ -3,8 +3,9 @@
  *
  * Bounded on purpose. Unknown cookies never create entries (the middleware only stores a
  * session that was written to), but a handler that writes on every request would let a
- * client that drops its cookie grow the map forever; `maxEntries` caps it by evicting the
- * least recently used entry, and a sweep timer (unref'd) removes expired ones.
+ * client that drops its cookie grow the map forever; `maxEntries` caps it by evicting a
+ * session not used lately (second chance, see `#evict`), and a sweep timer (unref'd)
+ * removes expired ones.
  *
  * Values are kept as JSON text per key so that nothing a handler holds can alias what the
  * store holds (a later in-place mutation must go through the middleware's diff to count).
@@ -22,9 +23,15 @@ export interface MemoryStoreOptions {
 
 /** One stored session: JSON text per key. @internal */
 export interface MemoryEntry {
-  values: Map<string, string>;
+  /**
+   * Never changed once stored: a write replaces the map (copy on write), so the middleware
+   * can keep the map it loaded as its snapshot without copying it on every request.
+   */
+  values: ReadonlyMap<string, string>;
   createdAt: number;
   expiresAt: number;
+  /** Used since eviction last passed over it (the second-chance bit, see `#evict`). */
+  used: boolean;
 }
 type Entry = MemoryEntry;
 
@@ -37,10 +44,10 @@ type Entry = MemoryEntry;
  * @internal
  */
 export interface MemorySyncAccess {
-  /** The live entry (bumped as most recently used); the caller must not mutate it. */
+  /** The live entry (marked as used); the caller must not mutate it. */
   peek(id: string, now: number): MemoryEntry | undefined;
   /** `create` with values as JSON text. */
-  createJson(id: string, values: Map<string, string>, createdAt: number, expiresAt: number, now: number): boolean;
+  createJson(id: string, values: ReadonlyMap<string, string>, createdAt: number, expiresAt: number, now: number): boolean;
   /** `update` with the changed keys as JSON text (`set` holds key, text, key, text, ...). */
   updateJson(id: string, set: readonly string[] | undefined, del: readonly string[] | undefined, expiresAt: number, now: number): boolean;
   touchSync(id: string, expiresAt: number, now: number): boolean;
@@ -52,8 +59,6 @@ export class MemoryStore implements SessionStore {
   readonly #maxEntries: number;
   #timer: NodeJS.Timeout | undefined;
   #lastEvictSweep = 0;
-  /** The id most recently (re)inserted, i.e. last in LRU order: bumping it again is a no-op. */
-  #newest: string | undefined;
   readonly #sync: MemorySyncAccess;
 
   /**
@@ -145,7 +150,6 @@ export class MemoryStore implements SessionStore {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#entries.clear();
-    this.#newest = undefined;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -164,25 +168,27 @@ export class MemoryStore implements SessionStore {
 
   #peek(id: string, now: number): Entry | undefined {
     const entry = this.#live(id, now);
-    if (entry !== undefined) this.#bump(id, entry);
+    if (entry !== undefined) entry.used = true;
     return entry;
   }
 
-  #createJson(id: string, values: Map<string, string>, createdAt: number, expiresAt: number, now: number): boolean {
+  #createJson(id: string, values: ReadonlyMap<string, string>, createdAt: number, expiresAt: number, now: number): boolean {
     if (this.#live(id, now) !== undefined) return false;
     if (this.#entries.size >= this.#maxEntries) this.#evict();
-    this.#entries.set(id, { values, createdAt, expiresAt });
-    this.#newest = id;
+    // Not marked used: a flood of fresh sessions is evicted before sessions in real use.
+    this.#entries.set(id, { values, createdAt, expiresAt, used: false });
     return true;
   }
 
   #updateJson(id: string, set: readonly string[] | undefined, del: readonly string[] | undefined, expiresAt: number, now: number): boolean {
     const entry = this.#live(id, now);
     if (entry === undefined) return false;
-    if (set !== undefined) for (let i = 0; i < set.length; i += 2) entry.values.set(set[i], set[i + 1]);
-    if (del !== undefined) for (const key of del) entry.values.delete(key);
+    const values = new Map(entry.values);
+    if (set !== undefined) for (let i = 0; i < set.length; i += 2) values.set(set[i], set[i + 1]);
+    if (del !== undefined) for (const key of del) values.delete(key);
+    entry.values = values;
     entry.expiresAt = expiresAt;
-    this.#bump(id, entry);
+    entry.used = true;
     return true;
   }
 
@@ -190,31 +196,32 @@ export class MemoryStore implements SessionStore {
     const entry = this.#live(id, now);
     if (entry === undefined) return false;
     entry.expiresAt = expiresAt;
-    this.#bump(id, entry);
+    entry.used = true;
     return true;
-  }
-
-  /** Map iteration order is insertion order; re-inserting keeps it least-recently-used first. */
-  #bump(id: string, entry: Entry): void {
-    // A request reads and then writes the same session: the second bump would change nothing.
-    if (this.#newest === id) return;
-    this.#entries.delete(id);
-    this.#entries.set(id, entry);
-    this.#newest = id;
   }
 
   #evict(): void {
     // A full sweep is O(n); at capacity under a flood it would run on every create, so it
-    // runs at most once a second and plain LRU eviction handles the rest.
+    // runs at most once a second and second-chance eviction handles the rest.
     const now = Date.now();
     if (now - this.#lastEvictSweep >= 1000) {
       this.#lastEvictSweep = now;
       if (this.sweep(now) > 0 && this.#entries.size < this.#maxEntries) return;
     }
+    // Second chance (CLOCK), an approximation of LRU: Map order is insertion order, and an
+    // entry used since it was last passed over goes to the back once instead of out. A use
+    // costs one flag write where exact LRU re-inserts the entry on every request (a Map
+    // delete and set, a visible share of the middleware's time). One pass clears every flag,
+    // so this ends after at most size + 1 steps.
     while (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.keys().next();
+      const oldest = this.#entries.entries().next();
       if (oldest.done === true) return;
-      this.#entries.delete(oldest.value);
+      const [id, entry] = oldest.value;
+      this.#entries.delete(id);
+      if (entry.used) {
+        entry.used = false;
+        this.#entries.set(id, entry);
+      }
     }
   }
 }

@@ -110,6 +110,42 @@ describe("node:http adapter: basics", () => {
     assert.equal(r.setCookie.length, 1);
   });
 
+  it("merges with raw header arrays given to writeHead, with or without setHeader first", async () => {
+    await using t = await setup({}, (req, res) => {
+      sessionData(req).set("x", 1);
+      if (req.url === "/progressive") res.setHeader("x-early", "1");
+      // A raw array may repeat a name; Node sends both lines when nothing was set before.
+      res.writeHead(200, "Fine", ["Set-Cookie", "a=1", "Set-Cookie", "b=2", "Vary", "Accept", "Cache-Control", "private"]);
+      res.end("ok");
+    });
+    const plain = await t.client().get("/");
+    assert.equal(plain.status, 200);
+    assert.deepEqual(plain.setCookie.slice(0, 2), ["a=1", "b=2"]);
+    assert.match(plain.setCookie[2], /^sid=/);
+    assert.equal(plain.headers.get("vary"), "Accept, Cookie");
+    assert.equal(plain.headers.get("cache-control"), "private", "the handler's Cache-Control wins");
+    const progressive = await t.client().get("/progressive");
+    assert.equal(progressive.headers.get("x-early"), "1");
+    // With setHeader first, Node itself lets a repeated name in the array override (as here).
+    assert.deepEqual(progressive.setCookie.slice(0, 1), ["b=2"]);
+    assert.match(progressive.setCookie[1], /^sid=/);
+    assert.equal(progressive.headers.get("vary"), "Accept, Cookie");
+  });
+
+  it("adds only the session headers to a response that sets none, and keeps Content-Length", async () => {
+    await using t = await setup({}, counter());
+    const c = t.client();
+    const first = await c.get();
+    assert.equal(first.headers.get("content-length"), "1");
+    assert.equal(first.headers.get("cache-control"), "no-store");
+    const second = await c.get();
+    assert.equal(second.body, "2");
+    assert.equal(second.setCookie.length, 0);
+    assert.equal(second.headers.get("vary"), "Cookie");
+    assert.equal(second.headers.get("cache-control"), null, "no-store only comes with a cookie");
+    assert.equal(second.headers.get("content-length"), "1");
+  });
+
   it("stores an empty new session when touched, or with saveUninitialized", async () => {
     await using t = await setup({}, (req, res) => {
       sessionData(req).touch();

@@ -8,7 +8,7 @@ runStoreConformance("MemoryStore", () => new MemoryStore({ sweepInterval: 0 }), 
 const rec = (ttl = 60_000) => ({ data: {}, createdAt: Date.now(), expiresAt: Date.now() + ttl });
 
 describe("MemoryStore bounds", () => {
-  it("never holds more than maxEntries, evicting the least recently used", async () => {
+  it("never holds more than maxEntries, evicting what was not used lately", async () => {
     await using store = new MemoryStore({ maxEntries: 3, sweepInterval: 0 });
     await store.create("a", rec());
     await store.create("b", rec());
@@ -20,6 +20,20 @@ describe("MemoryStore bounds", () => {
     assert.ok(await store.get("a"));
     for (let i = 0; i < 1000; i++) await store.create(`flood${i}`, rec());
     assert.equal(store.size, 3);
+  });
+
+  it("evicts sessions not in use before sessions in use (second chance)", async () => {
+    await using store = new MemoryStore({ maxEntries: 4, sweepInterval: 0 });
+    for (const id of ["a", "b", "c", "d"]) await store.create(id, rec());
+    await store.get("a");
+    await store.update("b", { set: { k: 1 }, delete: [] }, Date.now() + 60_000);
+    await store.create("x", rec());
+    await store.create("y", rec());
+    assert.equal(store.size, 4);
+    assert.equal(await store.get("c"), undefined, "c was never used");
+    assert.equal(await store.get("d"), undefined, "d was never used");
+    assert.ok(await store.get("a"));
+    assert.equal((await store.get("b"))?.data.k, 1);
   });
 
   it("sweeps expired entries", async () => {

@@ -28,30 +28,31 @@ export function appendVary(current: string | undefined, field: string): string {
   return `${current}, ${field}`;
 }
 
-function headerFromArgs(args: unknown[], name: string): boolean {
-  // writeHead(status, [reason], rawHeaderArray): those are not visible to getHeader.
-  for (const a of args) {
-    if (Array.isArray(a)) {
-      for (let i = 0; i < a.length; i += 2) if (String(a[i]).toLowerCase() === name) return true;
-    }
-  }
-  return false;
-}
-
 /**
- * `writeHead(status, [reason], {headers})` would override what `setHeader` holds, so its
- * header object is moved into `setHeader` first — exactly what Node itself does in that
- * case — and the session headers can then merge with it (`Vary`, `Set-Cookie`).
+ * Header fields passed to `writeHead(status, [reason], fields)` are moved into the
+ * progressive headers (`setHeader`) first, so the session headers can merge with them
+ * (`Vary`, `Set-Cookie`, `Cache-Control`). Node does the same whenever progressive headers
+ * exist: an object's fields and a raw array's pairs are each set with `setHeader`. With
+ * no progressive headers Node sends a raw array as it is, repeated names included, so
+ * those pairs are appended instead.
  */
-function absorbHeaderObject(res: ServerResponse, args: unknown[]): unknown[] {
-  const reason = typeof args[1] === "string" ? args[1] : undefined;
-  const headers = reason === undefined ? args[1] : args[2];
-  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) return args;
-  for (const [k, v] of Object.entries(headers as OutgoingHttpHeaders)) if (v !== undefined) res.setHeader(k, v);
-  return reason === undefined ? [args[0]] : [args[0], reason];
+function absorbFields(res: ServerResponse, fields: unknown): void {
+  if (typeof fields !== "object" || fields === null) return;
+  if (Array.isArray(fields)) {
+    const append = res.getHeaderNames().length === 0;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const name = fields[i] as string;
+      if (!name) continue;
+      if (append) res.appendHeader(name, fields[i + 1] as string | string[]);
+      else res.setHeader(name, fields[i + 1] as string | string[]);
+    }
+    return;
+  }
+  for (const [k, v] of Object.entries(fields as OutgoingHttpHeaders)) if (v !== undefined) res.setHeader(k, v);
 }
 
-function applyHeaders(res: ServerResponse, h: ResponseHeaders, writeHeadArgs: unknown[]): void {
+/** Adds the session headers to the progressive headers, merging with what is there. */
+function applyHeaders(res: ServerResponse, h: ResponseHeaders): void {
   if (h.setCookie !== undefined) {
     const prev = res.getHeader("set-cookie");
     const list = prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)];
@@ -61,10 +62,22 @@ function applyHeaders(res: ServerResponse, h: ResponseHeaders, writeHeadArgs: un
     const prev = res.getHeader("vary");
     res.setHeader("vary", appendVary(prev === undefined ? undefined : String(prev), "Cookie"));
   }
-  if (h.noStore && !res.hasHeader("cache-control") && !headerFromArgs(writeHeadArgs, "cache-control")) {
-    res.setHeader("cache-control", "no-store");
-  }
+  if (h.noStore && !res.hasHeader("cache-control")) res.setHeader("cache-control", "no-store");
 }
+
+/**
+ * The session headers as a raw header array, for a response with no other headers.
+ * Handing Node a raw array skips its per-response header dictionary (an object in
+ * dictionary mode, walked with `for…in` when the head is written).
+ */
+function headerArray(h: ResponseHeaders): readonly string[] | undefined {
+  if (h.setCookie === undefined) return h.vary ? VARY_COOKIE : undefined;
+  const out = ["Set-Cookie", h.setCookie];
+  if (h.vary) out.push("Vary", "Cookie");
+  if (h.noStore) out.push("Cache-Control", "no-store");
+  return out;
+}
+const VARY_COOKIE: readonly string[] = Object.freeze(["Vary", "Cookie"]);
 
 /** Answers a request whose session could not be loaded or saved. */
 export function respondStoreError(res: ServerResponse, error: unknown): void {
@@ -80,49 +93,88 @@ export function respondStoreError(res: ServerResponse, error: unknown): void {
   res.end(res.statusCode === 503 ? "Service Unavailable" : "Internal Server Error");
 }
 
+type WriteHead = (status: unknown, reason?: unknown, headers?: unknown) => ServerResponse;
+type End = (chunk?: unknown, encoding?: unknown, callback?: unknown) => ServerResponse;
+type CommitErrorHandler = (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
+
+/** What the hooked `writeHead`/`end` of one response need; kept on it under a private symbol. */
+interface Hook {
+  readonly engine: SessionEngine;
+  readonly rs: RequestSession;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly onCommitError: CommitErrorHandler;
+  /** The methods replaced (the prototype's, or another middleware's wrappers). */
+  readonly writeHead: WriteHead;
+  readonly end: End;
+  /** An asynchronous commit is in flight, or failed: pass calls straight through. */
+  finishing: boolean;
+}
+
+const kHook: unique symbol = Symbol("sessionkit.responseHook");
+type Hooked = ServerResponse & { [kHook]: Hook };
+
 /**
  * Makes `res` commit the session before its last byte and add the session headers to
  * whatever headers it sends. Store failures while finishing go to `onCommitError`.
+ *
+ * The replacements are two module-level functions that find their state on the response,
+ * rather than two closures made per request: one small object per response instead of a
+ * context and two functions.
  */
 export function hookResponse(
   engine: SessionEngine,
   rs: RequestSession,
   res: ServerResponse,
-  onCommitError: (error: unknown, req: IncomingMessage, res: ServerResponse) => void,
+  onCommitError: CommitErrorHandler,
   req: IncomingMessage,
 ): void {
-  const writeHead = res.writeHead as (...a: unknown[]) => ServerResponse;
-  const end = res.end as (...a: unknown[]) => ServerResponse;
-  let finishing = false;
-  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-    if (!this.headersSent && !finishing) {
-      if (args.length > 1) args = absorbHeaderObject(this, args);
-      applyHeaders(this, engine.responseHeaders(rs), args);
-    }
-    return writeHead.apply(this, args);
-  } as ServerResponse["writeHead"];
-  res.end = function (this: ServerResponse, ...args: unknown[]) {
-    if (finishing || rs.committed) return end.apply(this, args);
-    let pending: Promise<void> | undefined;
-    try {
-      pending = engine.commit(rs);
-    } catch (error) {
-      finishing = true;
-      onCommitError(error, req, res);
-      return this;
-    }
-    // Nothing to write, or written synchronously (MemoryStore): finish in this tick.
-    if (pending === undefined) return end.apply(this, args);
-    finishing = true;
-    pending.then(
-      () => {
-        finishing = false;
-        end.apply(res, args);
-      },
-      (error: unknown) => {
-        onCommitError(error, req, res);
-      },
-    );
+  const hook: Hook = { engine, rs, req, res, onCommitError, writeHead: res.writeHead as WriteHead, end: res.end as End, finishing: false };
+  (res as Hooked)[kHook] = hook;
+  res.writeHead = hookedWriteHead as ServerResponse["writeHead"];
+  res.end = hookedEnd as ServerResponse["end"];
+}
+
+// Fixed parameters rather than `...args` and `apply`: no array per call. Node's own
+// writeHead(status, reason, headers) and end(chunk, encoding, callback) treat a missing
+// argument and an explicit `undefined` alike.
+function hookedWriteHead(this: Hooked, status: unknown, reason?: unknown, headers?: unknown): ServerResponse {
+  const hook = this[kHook];
+  if (this.headersSent || hook.finishing) return hook.writeHead.call(this, status, reason, headers);
+  // writeHead(status, [reason], [fields]): the reason phrase is the only string.
+  const text = typeof reason === "string" ? reason : undefined;
+  const fields = text === undefined ? reason : headers;
+  const h = hook.engine.responseHeaders(hook.rs);
+  if (fields == null && this.getHeaderNames().length === 0) {
+    // The common `res.end(body)` with no headers set: nothing to merge with.
+    const raw = headerArray(h);
+    return text === undefined ? hook.writeHead.call(this, status, raw) : hook.writeHead.call(this, status, text, raw);
+  }
+  absorbFields(this, fields);
+  applyHeaders(this, h);
+  return text === undefined ? hook.writeHead.call(this, status) : hook.writeHead.call(this, status, text);
+}
+
+function hookedEnd(this: Hooked, chunk?: unknown, encoding?: unknown, callback?: unknown): ServerResponse {
+  const hook = this[kHook];
+  if (hook.finishing || hook.rs.committed) return hook.end.call(this, chunk, encoding, callback);
+  let pending: Promise<void> | undefined;
+  try {
+    pending = hook.engine.commit(hook.rs);
+  } catch (error) {
+    hook.finishing = true;
+    hook.onCommitError(error, hook.req, hook.res);
     return this;
-  } as ServerResponse["end"];
+  }
+  // Nothing to write, or written synchronously (MemoryStore): finish in this tick.
+  if (pending === undefined) return hook.end.call(this, chunk, encoding, callback);
+  hook.finishing = true;
+  pending.then(
+    () => {
+      hook.finishing = false;
+      hook.end.call(hook.res, chunk, encoding, callback);
+    },
+    (error: unknown) => hook.onCommitError(error, hook.req, hook.res),
+  );
+  return this;
 }
