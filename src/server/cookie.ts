@@ -12,7 +12,12 @@ import { CookieTooLargeError } from "./errors.js";
 
 const ID_BYTES = 32;
 const B64_LEN = 43; // base64url length of 32 bytes without padding
-const VALUE_RE = /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/;
+/**
+ * `<id>.<mac>`. The MAC's last character carries 4 bits of data and 2 of padding, which a
+ * decoder ignores; only the canonical characters (padding bits zero) are accepted, so no
+ * two different cookie values verify as the same one.
+ */
+const VALUE_RE = /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const ATTR_RE = /^[\x21-\x3a\x3c-\x7e]*$/; // printable, no ';' and no whitespace
 /** Browsers ignore cookies longer than this (name + value + attributes). */

@@ -19,7 +19,7 @@ import type { SessionPatch, StoredSession } from "../stores/contract.js";
 import { MemoryStore, type MemorySyncAccess } from "../stores/memory.js";
 import { CookieSerializer, CookieSigner, cookieIsSecure, generateId, readCookieValues } from "./cookie.js";
 import { StoreContractError, StoreUnavailableError } from "./errors.js";
-import { emptyRecord, parseJson, type JsonValue } from "./json.js";
+import { emptyRecord, parseStoredJson, type JsonValue } from "./json.js";
 import type { ResolvedOptions } from "./options.js";
 import { Session, type SessionLifecycle, type SessionState } from "./session.js";
 
@@ -101,8 +101,9 @@ export class SessionEngine implements SessionLifecycle {
         state.createdAt = entry.createdAt;
         state.expiresAt = entry.expiresAt;
         // The store keeps each value as JSON.stringify text, which is exactly the snapshot,
-        // and never changes a map once stored (a write replaces it), so no copy is needed.
-        for (const [key, text] of entry.values) state.values.set(key, parseJson(text));
+        // and does not change this map while this request may still diff against it (see
+        // MemoryStore's copy on write), so no copy is needed.
+        for (const [key, text] of entry.values) state.values.set(key, parseStoredJson(text));
         state.snapshot = entry.values;
       } catch (error) {
         throw storeError(error);
@@ -191,7 +192,7 @@ export class SessionEngine implements SessionLifecycle {
     const expiresAt = due ? this.#expiryFor(s, now) : s.expiresAt;
     let ok: boolean;
     try {
-      ok = changed ? mem.updateJson(s.id, set, del, expiresAt, now) : mem.touchSync(s.id, expiresAt, now);
+      ok = changed ? mem.updateJson(s.id, set, del, expiresAt, now, s.snapshot) : mem.touchSync(s.id, expiresAt, now, s.snapshot);
     } catch (error) {
       throw storeError(error);
     }
@@ -301,7 +302,7 @@ export class SessionEngine implements SessionLifecycle {
     for (const [k, v] of s.values) snapshot.set(k, JSON.stringify(v));
     let ok: boolean;
     try {
-      // Shared with the store, which never changes a map it holds (see `snapshot`).
+      // Handed to the store: this request's snapshot is not diffed again after its commit.
       ok = mem.createJson(s.id, snapshot, s.createdAt, expiresAt, now);
     } catch (error) {
       throw storeError(error);

@@ -33,8 +33,9 @@ export interface SessionState {
   isNew: boolean;
   values: Map<string, JsonValue>;
   /**
-   * JSON of each value as the store held it when loaded (or created). Never mutated: it
-   * may be the MemoryStore's own map, which the store replaces rather than changes.
+   * JSON of each value as the store held it when loaded (or created); diffed once, at
+   * commit. Never changed by the middleware: it may be the MemoryStore's own map, which
+   * the store leaves alone until this request's write releases it.
    */
   snapshot: ReadonlyMap<string, string>;
   touched: boolean;

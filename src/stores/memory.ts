@@ -11,7 +11,7 @@
  * store holds (a later in-place mutation must go through the middleware's diff to count).
  */
 import { InvalidArgumentError } from "../errors.js";
-import { emptyRecord, parseJson } from "../server/json.js";
+import { emptyRecord, parseStoredJson } from "../server/json.js";
 import type { SessionPatch, SessionStore, StoredSession } from "./contract.js";
 
 export interface MemoryStoreOptions {
@@ -21,19 +21,35 @@ export interface MemoryStoreOptions {
   sweepInterval?: number;
 }
 
-/** One stored session: JSON text per key. @internal */
+/** One stored session: JSON text per key, as seen through `MemorySyncAccess.peek`. @internal */
 export interface MemoryEntry {
   /**
-   * Never changed once stored: a write replaces the map (copy on write), so the middleware
-   * can keep the map it loaded as its snapshot without copying it on every request.
+   * Never changed while a request that loaded it may still compare against it: the
+   * middleware keeps this map as its snapshot (for the diff at commit) without copying it.
    */
-  values: ReadonlyMap<string, string>;
+  readonly values: ReadonlyMap<string, string>;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+interface Entry {
+  /**
+   * Copy on write: a write replaces the map, unless the writer is the only request still
+   * holding it (`readers`), in which case nobody else can see the change and it is made in
+   * place. Without this, every request that writes would copy its session's map.
+   */
+  values: Map<string, string>;
+  /**
+   * Loads (`peek`) of the current `values` map not yet released by that request's write or
+   * touch. Read-only requests never release, which only means the next write copies; the
+   * count can be too high, never too low. A new map starts at 0.
+   */
+  readers: number;
   createdAt: number;
   expiresAt: number;
   /** Used since eviction last passed over it (the second-chance bit, see `#evict`). */
   used: boolean;
 }
-type Entry = MemoryEntry;
 
 /**
  * Synchronous access for the middleware core (not public API). The store is in-process,
@@ -44,13 +60,27 @@ type Entry = MemoryEntry;
  * @internal
  */
 export interface MemorySyncAccess {
-  /** The live entry (marked as used); the caller must not mutate it. */
+  /**
+   * The live entry (marked as used); the caller must not mutate it. Its `values` map stays
+   * unchanged until the caller's own `updateJson`/`touchSync` releases it.
+   */
   peek(id: string, now: number): MemoryEntry | undefined;
-  /** `create` with values as JSON text. */
-  createJson(id: string, values: ReadonlyMap<string, string>, createdAt: number, expiresAt: number, now: number): boolean;
-  /** `update` with the changed keys as JSON text (`set` holds key, text, key, text, ...). */
-  updateJson(id: string, set: readonly string[] | undefined, del: readonly string[] | undefined, expiresAt: number, now: number): boolean;
-  touchSync(id: string, expiresAt: number, now: number): boolean;
+  /** `create` with values as JSON text; the store takes ownership of `values`. */
+  createJson(id: string, values: Map<string, string>, createdAt: number, expiresAt: number, now: number): boolean;
+  /**
+   * `update` with the changed keys as JSON text (`set` holds key, text, key, text, ...).
+   * `loaded` is the `values` map the caller's `peek` returned, released by this call.
+   */
+  updateJson(
+    id: string,
+    set: readonly string[] | undefined,
+    del: readonly string[] | undefined,
+    expiresAt: number,
+    now: number,
+    loaded: ReadonlyMap<string, string>,
+  ): boolean;
+  /** `touch`; `loaded` as for `updateJson`. */
+  touchSync(id: string, expiresAt: number, now: number, loaded: ReadonlyMap<string, string>): boolean;
   destroySync(id: string): void;
 }
 
@@ -89,8 +119,8 @@ export class MemoryStore implements SessionStore {
     this.#sync = {
       peek: (id, now) => this.#peek(id, now),
       createJson: (id, values, createdAt, expiresAt, now) => this.#createJson(id, values, createdAt, expiresAt, now),
-      updateJson: (id, set, del, expiresAt, now) => this.#updateJson(id, set, del, expiresAt, now),
-      touchSync: (id, expiresAt, now) => this.#touch(id, expiresAt, now),
+      updateJson: (id, set, del, expiresAt, now, loaded) => this.#updateJson(id, set, del, expiresAt, now, loaded),
+      touchSync: (id, expiresAt, now, loaded) => this.#touch(id, expiresAt, now, loaded),
       destroySync: (id) => {
         this.#entries.delete(id);
       },
@@ -122,7 +152,7 @@ export class MemoryStore implements SessionStore {
     const entry = this.#peek(id, Date.now());
     if (entry === undefined) return undefined;
     const data = emptyRecord();
-    for (const [key, text] of entry.values) data[key] = parseJson(text);
+    for (const [key, text] of entry.values) data[key] = parseStoredJson(text);
     return { data, createdAt: entry.createdAt, expiresAt: entry.expiresAt };
   }
 
@@ -168,33 +198,50 @@ export class MemoryStore implements SessionStore {
 
   #peek(id: string, now: number): Entry | undefined {
     const entry = this.#live(id, now);
-    if (entry !== undefined) entry.used = true;
+    if (entry === undefined) return undefined;
+    entry.used = true;
+    entry.readers++;
     return entry;
   }
 
-  #createJson(id: string, values: ReadonlyMap<string, string>, createdAt: number, expiresAt: number, now: number): boolean {
+  #createJson(id: string, values: Map<string, string>, createdAt: number, expiresAt: number, now: number): boolean {
     if (this.#live(id, now) !== undefined) return false;
     if (this.#entries.size >= this.#maxEntries) this.#evict();
     // Not marked used: a flood of fresh sessions is evicted before sessions in real use.
-    this.#entries.set(id, { values, createdAt, expiresAt, used: false });
+    this.#entries.set(id, { values, readers: 0, createdAt, expiresAt, used: false });
     return true;
   }
 
-  #updateJson(id: string, set: readonly string[] | undefined, del: readonly string[] | undefined, expiresAt: number, now: number): boolean {
+  #updateJson(
+    id: string,
+    set: readonly string[] | undefined,
+    del: readonly string[] | undefined,
+    expiresAt: number,
+    now: number,
+    loaded?: ReadonlyMap<string, string>,
+  ): boolean {
     const entry = this.#live(id, now);
     if (entry === undefined) return false;
-    const values = new Map(entry.values);
+    let values = entry.values;
+    if (values === loaded && entry.readers === 1) {
+      // The caller is the only request holding this map: change it in place.
+      entry.readers = 0;
+    } else {
+      values = new Map(values);
+      entry.values = values;
+      entry.readers = 0;
+    }
     if (set !== undefined) for (let i = 0; i < set.length; i += 2) values.set(set[i], set[i + 1]);
     if (del !== undefined) for (const key of del) values.delete(key);
-    entry.values = values;
     entry.expiresAt = expiresAt;
     entry.used = true;
     return true;
   }
 
-  #touch(id: string, expiresAt: number, now: number): boolean {
+  #touch(id: string, expiresAt: number, now: number, loaded?: ReadonlyMap<string, string>): boolean {
     const entry = this.#live(id, now);
     if (entry === undefined) return false;
+    if (entry.values === loaded && entry.readers > 0) entry.readers--;
     entry.expiresAt = expiresAt;
     entry.used = true;
     return true;

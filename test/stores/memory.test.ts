@@ -36,6 +36,31 @@ describe("MemoryStore bounds", () => {
     assert.equal((await store.get("b"))?.data.k, 1);
   });
 
+  it("never changes a map a loading request may still diff against (copy on write)", async () => {
+    await using store = new MemoryStore({ sweepInterval: 0 });
+    const sync = MemoryStore.syncAccessOf(store)!;
+    const now = Date.now();
+    const later = now + 60_000;
+    assert.ok(sync.createJson("s", new Map([["n", "0"]]), now, later, now));
+    const a = sync.peek("s", now)!.values;
+    const b = sync.peek("s", now)!.values;
+    assert.ok(sync.updateJson("s", ["k", "1"], undefined, later, now, a));
+    assert.deepEqual([...b], [["n", "0"]], "b's snapshot is untouched by a's write");
+    assert.ok(sync.updateJson("s", ["j", "2"], ["n"], later, now, b));
+    assert.deepEqual((await store.get("s"))?.data, Object.assign(Object.create(null), { k: 1, j: 2 }));
+    // A read that is never released (a read-only request) keeps the next write copying.
+    const c = sync.peek("s", now)!.values;
+    const d = sync.peek("s", now)!.values;
+    assert.ok(sync.touchSync("s", later, now, c));
+    const before = [...d];
+    assert.ok(sync.updateJson("s", ["x", "3"], undefined, later, now, d));
+    assert.deepEqual([...c], before, "c was released by its touch, d by its write; neither saw the other's change");
+    const e = sync.peek("s", now)!.values;
+    const f = sync.peek("s", now)!.values;
+    assert.ok(sync.updateJson("s", ["y", "4"], undefined, later, now, f));
+    assert.equal(e.has("y"), false, "e still holds the map as it was loaded");
+  });
+
   it("sweeps expired entries", async () => {
     await using store = new MemoryStore({ sweepInterval: 0 });
     await store.create("short", rec(1));
