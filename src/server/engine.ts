@@ -17,7 +17,7 @@
 import { SessionKitError } from "../errors.js";
 import type { SessionPatch, StoredSession } from "../stores/contract.js";
 import { MemoryStore, type MemorySyncAccess } from "../stores/memory.js";
-import { CookieSerializer, CookieSigner, cookieIsSecure, generateId, readCookieValues } from "./cookie.js";
+import { CookieSerializer, CookieSigner, cookieIsSecure, generateId, readCookieValues, type VerifiedCookie } from "./cookie.js";
 import { StoreContractError, StoreUnavailableError } from "./errors.js";
 import { emptyRecord, parseStoredJson, type JsonValue } from "./json.js";
 import type { ResolvedOptions } from "./options.js";
@@ -91,15 +91,11 @@ export class SessionEngine implements SessionLifecycle {
       try {
         entry = mem.peek(id, now);
         if (entry === undefined) continue;
-        if (entry.expiresAt <= now || entry.createdAt + this.options.absoluteTimeout <= now) {
+        if (this.#expired(entry.createdAt, entry.expiresAt, now)) {
           mem.destroySync(id);
           continue;
         }
-        state.id = id;
-        if (verified.current) state.signed = verified;
-        state.isNew = false;
-        state.createdAt = entry.createdAt;
-        state.expiresAt = entry.expiresAt;
+        this.#adopt(state, verified, entry.createdAt, entry.expiresAt);
         // The store keeps each value as JSON.stringify text, which is exactly the snapshot,
         // and does not change this map while this request may still diff against it (see
         // MemoryStore's copy on write), so no copy is needed.
@@ -110,7 +106,7 @@ export class SessionEngine implements SessionLifecycle {
       }
       break;
     }
-    return { session: new Session(state), state, secure: request.secure, committed: false, headers: undefined };
+    return requestSession(state, request.secure);
   }
 
   async #loadAsync(request: RequestInfo): Promise<RequestSession> {
@@ -123,17 +119,11 @@ export class SessionEngine implements SessionLifecycle {
       const id = verified.id;
       const stored = await this.#call(() => this.options.store.get(id));
       if (stored === undefined || !isStoredSession(stored)) continue;
-      if (stored.expiresAt <= now || stored.createdAt + this.options.absoluteTimeout <= now) {
-        // The absolute timeout is enforced here too, whatever TTL the store kept.
+      if (this.#expired(stored.createdAt, stored.expiresAt, now)) {
         await this.#call(() => this.options.store.destroy(id));
         continue;
       }
-      state.id = id;
-      // Saves an HMAC per renewal: the incoming value is what signing would produce.
-      if (verified.current) state.signed = verified;
-      state.isNew = false;
-      state.createdAt = stored.createdAt;
-      state.expiresAt = stored.expiresAt;
+      this.#adopt(state, verified, stored.createdAt, stored.expiresAt);
       const snapshot = new Map<string, string>();
       for (const key of Object.keys(stored.data)) {
         const value = stored.data[key];
@@ -143,7 +133,22 @@ export class SessionEngine implements SessionLifecycle {
       state.snapshot = snapshot;
       break;
     }
-    return { session: new Session(state), state, secure: request.secure, committed: false, headers: undefined };
+    return requestSession(state, request.secure);
+  }
+
+  /** Past its idle expiry, or its absolute timeout (enforced here whatever TTL the store kept). */
+  #expired(createdAt: number, expiresAt: number, now: number): boolean {
+    return expiresAt <= now || createdAt + this.options.absoluteTimeout <= now;
+  }
+
+  /** Makes `state` the stored session that `verified` names (its values are filled by the caller). */
+  #adopt(state: SessionState, verified: VerifiedCookie, createdAt: number, expiresAt: number): void {
+    state.id = verified.id;
+    // Saves an HMAC per renewal: the incoming value is what signing would produce.
+    if (verified.current) state.signed = verified;
+    state.isNew = false;
+    state.createdAt = createdAt;
+    state.expiresAt = expiresAt;
   }
 
   /**
@@ -374,6 +379,10 @@ export class SessionEngine implements SessionLifecycle {
       throw storeError(error);
     }
   }
+}
+
+function requestSession(state: SessionState, secure: boolean): RequestSession {
+  return { session: new Session(state), state, secure, committed: false, headers: undefined };
 }
 
 /** A store failure as thrown to the adapters: typed errors pass, the rest is STORE_UNAVAILABLE. */

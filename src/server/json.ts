@@ -71,19 +71,13 @@ export function emptyRecord(): SessionDataRecord {
 }
 
 /**
- * Parses one stored value. `JSON.parse` defines a `__proto__` key as an own data property
- * (it never sets the prototype), so parsed values are safe to hand out as they are.
- */
-export function parseJson(text: string): JsonValue {
-  return JSON.parse(text) as JsonValue;
-}
-
-/**
- * `parseJson` for text that `JSON.stringify` produced (the MemoryStore's own texts), with
- * the common scalars read without the JSON parser: a number through `Number` (whose
- * grammar includes JSON's, with the same result), a string without escapes by slicing off
- * its quotes (`JSON.stringify` escapes every `"`, `\` and control character, so what is
- * left between unescaped quotes is the string itself). Anything else goes to `JSON.parse`.
+ * Parses one stored value: text that `JSON.stringify` produced (the MemoryStore's own
+ * texts). `JSON.parse` defines a `__proto__` key as an own data property (it never sets
+ * the prototype), so parsed values are safe to hand out as they are. The common scalars
+ * skip the parser: a number goes through `Number` (whose grammar includes JSON's, with the
+ * same result), a string without escapes has its quotes sliced off (`JSON.stringify`
+ * escapes every `"`, `\` and control character, so what is left between unescaped quotes
+ * is the string itself). Anything else goes to `JSON.parse`.
  */
 export function parseStoredJson(text: string): JsonValue {
   const c = text.charCodeAt(0);
