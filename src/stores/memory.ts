@@ -15,7 +15,7 @@ import { emptyRecord, parseStoredJson } from "../server/json.js";
 import type { SessionPatch, SessionStore, StoredSession } from "./contract.js";
 
 export interface MemoryStoreOptions {
-  /** Maximum number of live sessions; the least recently used is evicted beyond it. @default 10000 */
+  /** Maximum number of live sessions; beyond it one not used lately is evicted (second chance). @default 10000 */
   maxEntries?: number;
   /** How often expired entries are swept, in ms (0 disables the timer). @default 60000 */
   sweepInterval?: number;
