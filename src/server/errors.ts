@@ -5,16 +5,10 @@
 import { SessionKitError, type SessionKitErrorOptions } from "../errors.js";
 
 /**
- * The session store could not be reached or failed (`STORE_UNAVAILABLE`).
- * `statusCode` is 503 so Express and Fastify error handlers answer "Service Unavailable"
- * without extra code; applications can switch on `code` for their own page.
+ * The session store could not be reached or failed (`STORE_UNAVAILABLE`): the package's one
+ * StoreUnavailableError (src/errors.ts), with `statusCode` 503.
  */
-export class StoreUnavailableError extends SessionKitError {
-  readonly statusCode = 503;
-  constructor(message = "The session store is unavailable", options?: SessionKitErrorOptions) {
-    super("STORE_UNAVAILABLE", message, options);
-  }
-}
+export { StoreUnavailableError } from "../errors.js";
 
 /** A serialized `Set-Cookie` value would exceed 4096 bytes (`COOKIE_TOO_LARGE`). */
 export class CookieTooLargeError extends SessionKitError {
