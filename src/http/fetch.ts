@@ -10,6 +10,7 @@ import { InvalidArgumentError, RedirectError } from "../errors.js";
 import { Message, MessageFlags } from "./message.js";
 import type { SendOptions } from "./session.js";
 import type { RequestBodyInit } from "./message.js";
+import type { FetchBodyInit, FetchHeadersInit, FetchInput } from "./fetch-types.js";
 
 /**
  * What fetch needs from a session: run one message through its whole pipeline and give
@@ -20,14 +21,14 @@ export type MessageSender = (msg: Message, options: SendOptions) => Promise<{ bo
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
-function applyHeaders(msg: Message, headers: HeadersInit | undefined): void {
+function applyHeaders(msg: Message, headers: FetchHeadersInit | undefined): void {
   if (headers === undefined) return;
   if (headers instanceof Headers) headers.forEach((v, k) => msg.requestHeaders.append(k, v));
   else if (Array.isArray(headers)) for (const [k, v] of headers) msg.requestHeaders.append(k, v);
   else for (const [k, v] of Object.entries(headers as Record<string, string>)) msg.requestHeaders.append(k, v);
 }
 
-async function toBody(body: BodyInit): Promise<{ body: RequestBodyInit; type: string | null }> {
+async function toBody(body: FetchBodyInit): Promise<{ body: RequestBodyInit; type: string | null }> {
   if (typeof body === "string") return { body, type: "text/plain;charset=UTF-8" };
   if (body instanceof Uint8Array) return { body, type: null };
   if (body instanceof ArrayBuffer) return { body: new Uint8Array(body), type: null };
@@ -35,11 +36,11 @@ async function toBody(body: BodyInit): Promise<{ body: RequestBodyInit; type: st
   if (body instanceof URLSearchParams) return { body: body.toString(), type: "application/x-www-form-urlencoded;charset=UTF-8" };
   if (body instanceof ReadableStream) return { body, type: null };
   // Blob, FormData: let the platform serialize them (multipart boundary etc.).
-  const r = new Response(body as BodyInit);
+  const r = new Response(body as FetchBodyInit);
   return { body: new Uint8Array(await r.arrayBuffer()), type: r.headers.get("content-type") };
 }
 
-export async function sessionFetch(send: MessageSender, input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+export async function sessionFetch(send: MessageSender, input: FetchInput, init: RequestInit = {}): Promise<Response> {
   let url: string;
   let method = init.method;
   let headers = init.headers;

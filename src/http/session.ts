@@ -23,6 +23,7 @@ import { checkCount, checkMs, checkOptionalString, type SessionOptions, type Tls
 import { mapTransportError } from "./transport-errors.js";
 import { ContentDecoder } from "../features/content-decoder.js";
 import { sessionFetch } from "./fetch.js";
+import type { SessionFetch } from "./fetch-types.js";
 import { websocketConnect, type WebsocketConnectOptions } from "./websocket.js";
 import type { WebsocketConnection } from "./websocket-connection.js";
 
@@ -296,7 +297,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** A WHATWG fetch whose requests go through this session (pool, features, redirects). */
-  readonly fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => sessionFetch(this.#sendForFetch, input, init);
+  readonly fetch: SessionFetch = (input, init) => sessionFetch(this.#sendForFetch, input, init);
   readonly #sendForFetch = (msg: Message, options: SendOptions) => this.#send(msg, options);
 
   /** Upgrades `msg` to a WebSocket through the session's pipeline (libsoup's websocket_connect). */

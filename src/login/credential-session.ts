@@ -30,6 +30,7 @@ import { notifyListeners, SessionChange, type SessionChangeListener, type Sessio
 import { decodeSessionString, encodeSessionString, isSessionkitString, MAX_SESSION_STRING_LENGTH } from "./session-string.js";
 import { sendWithExpiryRetry, type SendPath } from "./send-retry.js";
 import { SingleFlight } from "./single-flight.js";
+import type { SessionFetch } from "../http/fetch-types.js";
 import { refreshSchedule } from "./token-clock.js";
 
 export interface CredentialSessionOptions {
@@ -372,7 +373,7 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
    * WHATWG fetch with credentials. It reuses the session's fetch adapter (http/fetch.ts)
    * over this object's send path, so body-only expiry is handled for fetch as well.
    */
-  readonly fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => sessionFetch(this.#fetchTarget, input, init);
+  readonly fetch: SessionFetch = (input, init) => sessionFetch(this.#fetchTarget, input, init);
 
   // sessionFetch runs a message through a send path; this one adds credentials and refresh.
   readonly #fetchTarget = async (msg: Message, options: SendOptions) => ({ body: await this.#sendRaw(msg, options) });
