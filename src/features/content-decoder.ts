@@ -2,7 +2,8 @@
  * ContentDecoder (libsoup's SoupContentDecoder): advertises Accept-Encoding and decodes
  * gzip, x-gzip, deflate (zlib-wrapped or raw, detected from the first bytes), br, and zstd
  * where the runtime has it. Corrupt or truncated bodies fail with DECODE_FAILED instead of
- * yielding a silently short body.
+ * yielding a silently short body. More than MAX_CONTENT_CODINGS stacked codings are refused
+ * with TOO_MANY_CODINGS before any decoder is built (each costs a zlib stream and its window).
  */
 import { Transform, type TransformCallback, type Readable } from "node:stream";
 import zlib from "node:zlib";
@@ -10,7 +11,24 @@ import { DecodeError } from "../errors.js";
 import { FeatureOrder, type SessionFeature } from "../http/feature.js";
 import type { Message } from "../http/message.js";
 
-type Factory = () => Transform;
+/**
+ * How many stacked codings a response may have. Real servers send one (rarely two); curl
+ * refuses more than 5 (MAX_ENCODE_STACK) and browsers have similar caps. Without a cap,
+ * `Content-Encoding: gzip` repeated 2,000 times built 2,000 zlib streams (+17.8 MiB).
+ */
+export const MAX_CONTENT_CODINGS = 5;
+
+/** The response stacks more content codings than MAX_CONTENT_CODINGS (`TOO_MANY_CODINGS`). */
+export class TooManyCodingsError extends DecodeError {
+  override readonly code: string = "TOO_MANY_CODINGS";
+  /** How many codings (other than identity) the response listed. */
+  readonly count: number;
+  constructor(count: number) {
+    super(`The response lists ${count} content codings; at most ${MAX_CONTENT_CODINGS} are decoded`);
+    this.count = count;
+  }
+}
+
 const zstd = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
 
 /** Codings this runtime can decode. */
@@ -142,6 +160,9 @@ export class ContentDecoder implements SessionFeature {
       .map((c) => c.trim().toLowerCase())
       .filter((c) => c !== "" && c !== "identity");
     if (codings.length === 0) return body;
+    // Refused before anything is built. Thrown from the hook, so send() rejects with it (a
+    // sessionkit error passes through the session unwrapped) and the connection is dropped.
+    if (codings.length > MAX_CONTENT_CODINGS) throw new TooManyCodingsError(codings.length);
     // An unknown coding: hand the body over undecoded (libsoup does the same) rather than fail.
     if (!codings.every((c) => SUPPORTED_ENCODINGS.includes(c))) return body;
     const decoder = new LazyDecoder(codings);
