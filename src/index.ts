@@ -13,7 +13,7 @@ export type { MessageFlag, MessagePriorityValue, MessageMetrics, MessageEvents, 
 export { MessageHeaders } from "./http/headers.js";
 export type { HeadersInit } from "./http/headers.js";
 export { ResponseBody } from "./http/body.js";
-export type { FetchInput, FetchHeadersInit, FetchBodyInit, SessionFetch } from "./http/fetch-types.js";
+export type { FetchInput, FetchInit, FetchCacheMode, FetchHeadersInit, FetchBodyInit, SessionFetch } from "./http/fetch-types.js";
 export { FeatureOrder, assertSessionFeature } from "./http/feature.js";
 export type { SessionFeature, SessionFeatureClass, SyntheticResponse, GotHeadersResult } from "./http/feature.js";
 export type { AuthenticateRequest, AuthChallengeInfo } from "./http/authenticate.js";

@@ -18,5 +18,13 @@ export type FetchHeadersInit = NonNullable<RequestInit["headers"]>;
 /** The body of a fetch request (the DOM's `BodyInit`). */
 export type FetchBodyInit = NonNullable<RequestInit["body"]>;
 
+/** The fetch cache modes (the DOM's `RequestCache`; @types/node's `RequestInit` has no `cache`). */
+export type FetchCacheMode = "default" | "force-cache" | "no-cache" | "no-store" | "only-if-cached" | "reload";
+
+/** The second argument of `session.fetch`: `RequestInit`, with the cache mode the Cache feature honours. */
+export interface FetchInit extends RequestInit {
+  cache?: FetchCacheMode;
+}
+
 /** The type of `session.fetch`: a WHATWG fetch whose requests go through a session. */
-export type SessionFetch = (input: FetchInput, init?: RequestInit) => Promise<Response>;
+export type SessionFetch = (input: FetchInput, init?: FetchInit) => Promise<Response>;

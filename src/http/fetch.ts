@@ -10,7 +10,7 @@ import { InvalidArgumentError, RedirectError } from "../errors.js";
 import { Message, MessageFlags } from "./message.js";
 import type { SendOptions } from "./session.js";
 import type { RequestBodyInit } from "./message.js";
-import type { FetchBodyInit, FetchHeadersInit, FetchInput } from "./fetch-types.js";
+import type { FetchBodyInit, FetchHeadersInit, FetchInit, FetchInput } from "./fetch-types.js";
 
 /**
  * What fetch needs from a session: run one message through its whole pipeline and give
@@ -40,7 +40,7 @@ async function toBody(body: FetchBodyInit): Promise<{ body: RequestBodyInit; typ
   return { body: new Uint8Array(await r.arrayBuffer()), type: r.headers.get("content-type") };
 }
 
-export async function sessionFetch(send: MessageSender, input: FetchInput, init: RequestInit = {}): Promise<Response> {
+export async function sessionFetch(send: MessageSender, input: FetchInput, init: FetchInit = {}): Promise<Response> {
   let url: string;
   let method = init.method;
   let headers = init.headers;
