@@ -70,6 +70,11 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (typeof options !== "object" || options === null) {
     throw new InvalidArgumentError("sessionMiddleware needs an options object with a secret");
   }
+  if (options.secret === undefined || options.secret === null) {
+    throw new InvalidArgumentError(
+      "sessionMiddleware needs a secret: options.secret is required (a string or Buffer of at least 32 random bytes, or a list of them)",
+    );
+  }
   const list = Array.isArray(options.secret) ? options.secret : [options.secret];
   if (list.length === 0) throw new InvalidArgumentError("secret must not be an empty list");
   const secrets = list.map((s: unknown, i: number) => {

@@ -23,12 +23,33 @@ export interface StoredSession {
   createdAt: number;
   /** When the entry expires (epoch ms); after this, `get` must return `undefined`. */
   expiresAt: number;
+  /**
+   * Who the session belongs to (`session.setOwner(userId)`), for revocation by owner.
+   * Stores with an owner index (`destroyByOwner`) keep and return it; absent when unset.
+   */
+  owner?: string;
+  /** The session's own lifetime in ms (`session.setMaxAge(ms)`); absent when the server's applies. */
+  maxAge?: number;
 }
 
 /** A change to apply atomically: `set` keys are written, `delete` keys removed. */
 export interface SessionPatch {
   set: Readonly<Record<string, JsonValue>>;
   delete: readonly string[];
+  /** New owner (`null` removes it; absent leaves it). Stores with an owner index move the entry in it. */
+  owner?: string | null;
+  /** New per-session lifetime (`null` removes it; absent leaves it). */
+  maxAge?: number | null;
+}
+
+/** Why a session ended, as told to `onSessionEnded` listeners. */
+export type SessionEndReason = "destroy" | "regenerate" | "revoke-owner";
+
+/** A session that ended: its id (a credential: never log it), its owner, and why. */
+export interface SessionEndedEvent {
+  id: string;
+  owner: string | undefined;
+  reason: SessionEndReason;
 }
 
 export interface SessionStore {
@@ -52,9 +73,40 @@ export interface SessionStore {
   /** Releases connections, files and timers. Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+
+  // --- Optional: administration. The conformance suite tests each one a store has. ---
+
+  /** Ids of every live session in this store (its prefix, table, ...). */
+  list?(): Promise<string[]>;
+  /** Number of live sessions. */
+  count?(): Promise<number>;
+  /** Destroys every session in this store (and its owner index). */
+  clear?(): Promise<void>;
+
+  // --- Optional: the owner index (needed by `session.setOwner` and `revokeOwner`). ---
+
+  /** Ids of the live sessions whose `owner` is `owner`. */
+  listByOwner?(owner: string): Promise<string[]>;
+  /**
+   * Destroys every session whose `owner` is `owner` and resolves their ids. A store that
+   * has this keeps an owner index: `create` with an `owner`, and `update` with a patch
+   * `owner`, put the entry in it; `destroy`, expiry and `clear` take it out.
+   */
+  destroyByOwner?(owner: string): Promise<string[]>;
+
+  // --- Optional: telling other processes that a session ended (Redis pub/sub). ---
+
+  /** Tells every other store instance subscribed through `subscribeEnded` (on any machine). */
+  publishEnded?(event: SessionEndedEvent): Promise<void>;
+  /**
+   * Calls `listener` for each event published by *other* store instances (this instance's
+   * own events are delivered in-process by the middleware). Returns the unsubscribe call.
+   */
+  subscribeEnded?(listener: (event: SessionEndedEvent) => void): () => void;
 }
 
 const REQUIRED = ["get", "create", "update", "touch", "destroy", "close"] as const;
+const OPTIONAL = ["list", "count", "clear", "listByOwner", "destroyByOwner", "publishEnded", "subscribeEnded"] as const;
 
 /**
  * Refuses a malformed store at the door (as undici's `assertCacheStore` does) instead of
@@ -68,6 +120,11 @@ export function assertSessionStore(store: unknown): asserts store is SessionStor
   for (const name of REQUIRED) {
     if (typeof s[name] !== "function") {
       throw new TypeError(`The session store is missing the method "${name}()"`);
+    }
+  }
+  for (const name of OPTIONAL) {
+    if (s[name] !== undefined && typeof s[name] !== "function") {
+      throw new TypeError(`The session store's optional "${name}" must be a method when present`);
     }
   }
   if (typeof s[Symbol.asyncDispose] !== "function") {

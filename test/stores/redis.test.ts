@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import net from "node:net";
 import { after, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "redis";
 import { redisAvailability } from "../helpers/redis.js";
 import { runStoreConformance } from "../../src/stores/conformance.js";
@@ -56,6 +59,25 @@ describe("RedisStore specifics", { skip: redis.skip }, () => {
   it("fails fast with STORE_UNAVAILABLE when Redis cannot be reached", async () => {
     await using store = new RedisStore({ url: "redis://127.0.0.1:1", prefix, commandTimeout: 300 });
     await assert.rejects(store.get("x"), { code: "STORE_UNAVAILABLE" });
+  });
+
+  it("settles ready() on the first attempt and fails fast while Redis is down at start", async () => {
+    // A port where nothing listens: every connection attempt is refused at once.
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((r) => probe.close(r));
+    // A long command timeout: failing fast must not come from waiting for it.
+    await using store = new RedisStore({ url: `redis://127.0.0.1:${port}`, prefix, commandTimeout: 10_000 });
+    const t0 = performance.now();
+    const settled = await Promise.race([store.ready().then(() => "settled"), sleep(3000).then(() => "pending")]);
+    assert.equal(settled, "settled", "ready() settles although the first attempt failed");
+    for (const call of [() => store.get("x"), () => store.create("x", { data: {}, createdAt: Date.now(), expiresAt: Date.now() + 1000 })]) {
+      const t1 = performance.now();
+      await assert.rejects(call(), { code: "STORE_UNAVAILABLE" });
+      assert.ok(performance.now() - t1 < 1000, `failed fast (${(performance.now() - t1).toFixed(0)} ms), not after the 10 s command timeout`);
+    }
+    assert.ok(performance.now() - t0 < 4000);
   });
 
   it("refuses ambiguous options", () => {

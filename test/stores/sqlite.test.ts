@@ -44,8 +44,12 @@ describe("SqliteStore", () => {
     const path = join(dir, "garbage.db");
     await using store = new SqliteStore({ path, sweepInterval: 0 });
     const raw = new Database(path);
-    raw.prepare("INSERT INTO sessionkit_sessions VALUES (?, ?, ?, ?)").run("bad1", "{not json", Date.now(), Date.now() + 60_000);
-    raw.prepare("INSERT INTO sessionkit_sessions VALUES (?, ?, ?, ?)").run("bad2", "[1,2]", Date.now(), Date.now() + 60_000);
+    raw
+      .prepare("INSERT INTO sessionkit_sessions (id, data, created_at, expires_at) VALUES (?, ?, ?, ?)")
+      .run("bad1", "{not json", Date.now(), Date.now() + 60_000);
+    raw
+      .prepare("INSERT INTO sessionkit_sessions (id, data, created_at, expires_at) VALUES (?, ?, ?, ?)")
+      .run("bad2", "[1,2]", Date.now(), Date.now() + 60_000);
     raw.close();
     assert.equal(await store.get("bad1"), undefined);
     assert.equal(await store.get("bad2"), undefined);
