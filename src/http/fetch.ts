@@ -11,6 +11,7 @@ import { Message, MessageFlags } from "./message.js";
 import type { SendOptions } from "./session.js";
 import type { RequestBodyInit } from "./message.js";
 import type { FetchBodyInit, FetchHeadersInit, FetchInit, FetchInput } from "./fetch-types.js";
+import { applyFetchCacheMode } from "../features/cache/request-mode.js";
 
 /**
  * What fetch needs from a session: run one message through its whole pipeline and give
@@ -47,6 +48,7 @@ export async function sessionFetch(send: MessageSender, input: FetchInput, init:
   let body = init.body ?? null;
   let signal = init.signal ?? undefined;
   let redirect = init.redirect;
+  let cache = init.cache;
   if (input instanceof Request) {
     url = input.url;
     method ??= input.method;
@@ -54,6 +56,7 @@ export async function sessionFetch(send: MessageSender, input: FetchInput, init:
     if (body === null && input.body !== null) body = input.body;
     signal ??= input.signal;
     redirect ??= input.redirect;
+    cache ??= input.cache;
   } else {
     url = input instanceof URL ? input.href : String(input);
   }
@@ -73,6 +76,8 @@ export async function sessionFetch(send: MessageSender, input: FetchInput, init:
     msg.setRequestBody(msg.requestHeaders.has("Content-Type") ? null : b.type, b.body);
   }
   if (redirect === "manual" || redirect === "error") msg.addFlags(MessageFlags.NO_REDIRECT);
+  // The Cache feature honours every RequestCache mode (features/cache/request-mode.ts).
+  if (cache !== undefined && cache !== "default") applyFetchCacheMode(msg, cache);
 
   const { body: stream } = await send(msg, { signal: signal ?? undefined });
   if (redirect === "error" && msg.status >= 300 && msg.status < 400 && msg.responseHeaders.has("Location")) {

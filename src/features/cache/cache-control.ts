@@ -154,26 +154,38 @@ export function parseCacheControl(value: string | null): CacheControl {
 }
 
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const MONTH = "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)";
+const DAY_NAME = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
+const DAY_NAME_L = "(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)";
+const TIME = "(\\d{2}):(\\d{2}):(\\d{2})";
+// The three forms of RFC 9110 §5.6.7, exactly: IMF-fixdate, obsolete RFC 850 and asctime.
+// Letter case is not significant (the cache-tests suite's "optimal" cases accept THU / AUG /
+// gMT, as browsers do); everything else is: one space, four-digit years in IMF-fixdate,
+// dashes and a two-digit year only in RFC 850 form with its long day name, two-digit hours.
+const IMF_FIXDATE = new RegExp(`^${DAY_NAME}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`, "i");
+const RFC850_DATE = new RegExp(`^${DAY_NAME_L}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`, "i");
+const ASCTIME_DATE = new RegExp(`^${DAY_NAME} ${MONTH} (\\d{2}| \\d) ${TIME} (\\d{4})$`, "i");
 
 /**
- * Parses an HTTP-date in any of the three RFC 9110 forms (IMF-fixdate, RFC 850, asctime) as
- * UTC. Returns milliseconds since the epoch, or null for anything else (including "0").
+ * Parses an HTTP-date in one of the three RFC 9110 forms as UTC. Returns milliseconds since
+ * the epoch, or null for anything else, which RFC 9111 §5.3 tells a cache to read as "in the
+ * past": "0", a two-digit year outside RFC 850 form (`Thu, 18 Aug 50 …`), and hybrids such as
+ * `Thu, 18-Aug-2050 02:01:18 GMT` (short day name with dashes and a four-digit year is none of
+ * the three forms; the http-tests cache-tests suite requires it not to be reused).
  */
 export function parseHttpDate(value: string | null): number | null {
   if (value === null) return null;
   const v = value.trim();
   if (v.length > 64) return null;
-  // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT ; RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
-  let m = /^[A-Za-z]{3,9}, (\d{2})[ -]([A-Za-z]{3})[ -](\d{2}|\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/.exec(v);
-  if (m === null) {
-    // asctime: Sun Nov  6 08:49:37 1994
-    const a = /^[A-Za-z]{3} ([A-Za-z]{3}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/.exec(v);
-    if (a === null) return null;
-    m = [a[0], a[2].trim(), a[1], a[6], a[3], a[4], a[5]] as unknown as RegExpExecArray;
+  let dd: string, mon: string, yy: string, hh: string, mi: string, ss: string;
+  let m = IMF_FIXDATE.exec(v) ?? RFC850_DATE.exec(v);
+  if (m !== null) [, dd, mon, yy, hh, mi, ss] = m;
+  else {
+    m = ASCTIME_DATE.exec(v);
+    if (m === null) return null;
+    [, mon, dd, hh, mi, ss, yy] = m;
   }
-  const [, dd, mon, yy, hh, mi, ss] = m;
   const month = MONTHS.indexOf(mon.toLowerCase());
-  if (month === -1) return null;
   let year = Number(yy);
   if (yy.length === 2) {
     // RFC 9110 §5.6.7: a two-digit year more than 50 years in the future is in the past century.
@@ -181,13 +193,33 @@ export function parseHttpDate(value: string | null): number | null {
     year += 2000;
     if (year > now + 50) year -= 100;
   }
-  const day = Number(dd);
+  const day = Number(dd.trim());
   const hour = Number(hh);
   const minute = Number(mi);
   const second = Number(ss);
   if (day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return null;
   const t = Date.UTC(year, month, day, hour, minute, second);
-  return Number.isFinite(t) ? t : null;
+  // 31 Feb is not a date (Date.UTC would roll it into March).
+  if (!Number.isFinite(t) || new Date(t).getUTCDate() !== day) return null;
+  return t;
+}
+
+/**
+ * RFC 9111 §5.1 Age: delta-seconds. "Although it is defined as a singleton header field, a
+ * cache encountering a message with a list-based Age field value SHOULD use the first member
+ * of the field value, discarding subsequent ones. If the field value (after discarding
+ * additional members, as per above) is invalid (e.g., it contains something other than a
+ * non-negative integer), a cache SHOULD ignore the field." So `7200, 0` (one line or two) is
+ * 7200, and `7200.0`, `-1` or `abc` is no Age at all (0). Values past 2^31 are clamped
+ * (§1.2.2). Pass `headers.get("Age")`, which joins repeated lines with ", ".
+ */
+export function parseAge(value: string | null): number {
+  if (value === null) return 0;
+  const comma = value.indexOf(",");
+  const first = (comma === -1 ? value : value.slice(0, comma)).trim();
+  if (!/^[0-9]+$/.test(first)) return 0;
+  const n = Number(first);
+  return n > MAX_DELTA_SECONDS ? MAX_DELTA_SECONDS : n;
 }
 
 /** Formats an HTTP-date (IMF-fixdate). */

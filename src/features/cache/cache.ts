@@ -38,6 +38,7 @@ import {
   varyNames,
   type PolicyOptions,
 } from "./policy.js";
+import { CacheMissError, requestCacheModeOf } from "./request-mode.js";
 import { StoringTee } from "./storing-tee.js";
 import { assertCacheStorage, checkMaxSize, DEFAULT_MAX_SIZE, type CacheStorage, type StoredResponse } from "./storage.js";
 
@@ -74,6 +75,12 @@ interface HopState {
   serveStored: StoredResponse | null;
   requestTime: number;
   responseTime: number;
+  /**
+   * Stored Set-Cookie lines of the response being served, put back on msg.responseHeaders in
+   * wrapBody: until then (gotHeaders) the cookie feature sees only the Set-Cookie lines that
+   * came over the network with this response, so the jar applies each cookie once.
+   */
+  deferredSetCookie: string[];
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
@@ -182,17 +189,24 @@ export class Cache implements SessionFeature {
       serveStored: null,
       requestTime: this.#now(),
       responseTime: 0,
+      deferredSetCookie: [],
     };
     this.#states.set(msg, state);
     const req = msg.requestHeaders;
+    const mode = requestCacheModeOf(msg);
+    const anyStale = mode === "force-cache" || mode === "only-if-cached";
     // Upgrades (WebSocket) are connections, not documents.
-    if (msg.method !== "GET" || req.has("Upgrade")) return;
+    if (msg.method !== "GET" || req.has("Upgrade")) {
+      if (mode === "only-if-cached") throw new CacheMissError(`Cache mode "only-if-cached": ${msg.method} responses are never stored`);
+      return;
+    }
     const reqCc = parseCacheControl(req.get("Cache-Control"));
-    if (reqCc.noStore) return;
+    if (mode === "no-store" || (reqCc.noStore && !anyStale)) return;
     state.lookupHeaders = new MessageHeaders(req);
     state.status = "miss";
     // The caller is validating its own copy: pass its conditional request through untouched.
-    if (CONDITIONAL.some((h) => req.has(h))) return;
+    if (!anyStale && CONDITIONAL.some((h) => req.has(h))) return;
+    if (mode === "reload") return;
     if (this.#skipLookup.delete(msg)) return;
 
     let entry: StoredResponse | undefined;
@@ -202,11 +216,18 @@ export class Cache implements SessionFeature {
     } catch (err) {
       warn("lookup", err);
     }
-    if (entry === undefined) return reqCc.onlyIfCached ? gatewayTimeout() : undefined;
+    if (entry === undefined) {
+      if (mode === "only-if-cached") throw new CacheMissError();
+      return reqCc.onlyIfCached ? gatewayTimeout() : undefined;
+    }
 
     const d = serveDecision(entry, reqCc, req, this.#now(), this.#policy);
-    if (d.fresh) {
+    // no-cache mode: the caller asked for a revalidation, whatever the response's freshness
+    // (RFC 8246: immutable only spares revalidations nobody asked for).
+    if (mode === "no-cache") d.fresh = false;
+    if (d.fresh || anyStale) {
       d.headers.set("Age", String(Math.floor(d.age)));
+      state.deferredSetCookie = takeSetCookie(d.headers);
       state.status = "hit";
       state.served = true;
       msg.fromCache = true;
@@ -266,7 +287,11 @@ export class Cache implements SessionFeature {
     }
     msg.status = entry.status;
     msg.reasonPhrase = entry.reasonPhrase;
-    msg.responseHeaders = merged;
+    // The 304's own Set-Cookie lines (if any) replaced the stored ones in `merged` and are
+    // new to the jar; otherwise the stored ones wait for wrapBody (see deferredSetCookie).
+    const served = new MessageHeaders(merged);
+    state.deferredSetCookie = msg.responseHeaders.has("Set-Cookie") ? [] : takeSetCookie(served);
+    msg.responseHeaders = served;
     msg.fromCache = true;
     state.serveStored = fresher;
     state.status = "revalidated";
@@ -274,7 +299,10 @@ export class Cache implements SessionFeature {
 
   wrapBody(msg: Message, body: Readable): Readable {
     const state = this.#states.get(msg);
-    if (state === undefined || state.served || state.status === "bypass") return body;
+    if (state === undefined || state.status === "bypass") return body;
+    for (const v of state.deferredSetCookie) msg.responseHeaders.append("Set-Cookie", v);
+    state.deferredSetCookie = [];
+    if (state.served) return body;
     if (state.serveStored !== null) {
       // The network body is the 304's (empty): drain it so the connection goes back to the pool.
       body.on("error", () => undefined);
@@ -359,6 +387,13 @@ function validatorsMatch(stored: MessageHeaders, notModified: MessageHeaders): b
   if (etag === null || etag.startsWith("W/")) return true;
   const ours = stored.get("ETag");
   return ours === null || ours === etag;
+}
+
+/** Removes and returns the Set-Cookie lines of `h`. */
+function takeSetCookie(h: MessageHeaders): string[] {
+  const lines = h.getAll("Set-Cookie");
+  if (lines.length > 0) h.delete("Set-Cookie");
+  return lines;
 }
 
 function gatewayTimeout(): SyntheticResponse {

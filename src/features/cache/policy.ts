@@ -5,7 +5,7 @@
  * selects (§4.1), and how a 304 updates the stored headers (§3.2, §4.3.4).
  */
 import { MessageHeaders } from "../../http/headers.js";
-import { parseCacheControl, parseHttpDate, type CacheControl } from "./cache-control.js";
+import { parseAge, parseCacheControl, parseHttpDate, type CacheControl } from "./cache-control.js";
 import type { StoredResponse } from "./storage.js";
 
 /** RFC 9110 §15.1: statuses that are cacheable by default (heuristic freshness allowed). */
@@ -24,12 +24,13 @@ const HOP_BY_HOP = [
   "proxy-authentication-info",
 ];
 /**
- * Also never stored: cookies and per-response auth data. Replaying an old Set-Cookie from a
- * hit would reset the jar to stale values, and cookie values are secrets that must not land
- * in a cache file (Chromium's cache drops them too). They still reach the cookie feature on
- * the response that carried them, 304s included.
+ * Also never stored: per-response auth data (Digest's rspauth / nextnonce answer one request
+ * only). Set-Cookie IS stored (RFC 9111 §3.1 lets a cache keep it, and the caller of a hit gets
+ * the response as it was received); the Cache feature keeps stored Set-Cookie lines out of
+ * the headers the cookie feature sees on a hit, so the jar applies each once, on the network
+ * response that carried it.
  */
-const NOT_STORED = new Set([...HOP_BY_HOP, "set-cookie", "set-cookie2", "authentication-info"]);
+const NOT_STORED = new Set([...HOP_BY_HOP, "authentication-info"]);
 /** §3.2: fields a 304 does not update. */
 const NOT_UPDATED_BY_304 = new Set([...HOP_BY_HOP, "content-length", "content-encoding", "content-range"]);
 
@@ -161,7 +162,7 @@ function parsed(e: StoredResponse, opts: PolicyOptions): Parsed {
       opts,
       lifetime: freshnessLifetime(e, opts, headers),
       dateValue: parseHttpDate(headers.get("Date")) ?? e.responseTime,
-      ageHeader: Number(headers.get("Age")),
+      ageHeader: parseAge(headers.get("Age")),
     };
     parsedEntries.set(e, p);
   }
@@ -170,11 +171,11 @@ function parsed(e: StoredResponse, opts: PolicyOptions): Parsed {
 
 /** §4.2.3 current_age, seconds. */
 export function currentAge(e: StoredResponse, now: number, headers = storedHeaders(e)): number {
-  return ageFrom(e, now, parseHttpDate(headers.get("Date")) ?? e.responseTime, Number(headers.get("Age")));
+  return ageFrom(e, now, parseHttpDate(headers.get("Date")) ?? e.responseTime, parseAge(headers.get("Age")));
 }
 
 function ageFrom(e: StoredResponse, now: number, dateValue: number, ageHeader: number): number {
-  const ageValue = Number.isFinite(ageHeader) && ageHeader > 0 ? ageHeader : 0;
+  const ageValue = ageHeader; // already parsed by parseAge: a non-negative integer
   const apparentAge = Math.max(0, (e.responseTime - dateValue) / 1000);
   const responseDelay = Math.max(0, (e.responseTime - e.requestTime) / 1000);
   const correctedAgeValue = ageValue + responseDelay;
@@ -213,13 +214,29 @@ export function serveDecision(e: StoredResponse, reqCc: CacheControl, reqHeaders
   return { fresh, age, canRevalidate, headers };
 }
 
+/**
+ * §3.1 / RFC 9110 §7.6.1: the field names a Connection header lists are hop-by-hop for this
+ * response (as are the fixed hop-by-hop names), so neither stored nor taken from a 304.
+ */
+export function connectionNames(h: MessageHeaders): Set<string> {
+  const out = new Set<string>();
+  const v = h.get("Connection");
+  if (v === null) return out;
+  for (const name of v.split(",")) {
+    const n = name.trim().toLowerCase();
+    if (n !== "") out.add(n);
+  }
+  return out;
+}
+
 /** §3.2: the stored headers updated with those of a 304 (Content-Length and hop-by-hop kept). */
 export function updateHeadersFrom304(stored: MessageHeaders, notModified: MessageHeaders): MessageHeaders {
   const out = new MessageHeaders(stored);
   const seen = new Set<string>();
+  const hop = connectionNames(notModified);
   for (const [name, value] of notModified) {
     const lower = name.toLowerCase();
-    if (NOT_UPDATED_BY_304.has(lower)) continue;
+    if (NOT_UPDATED_BY_304.has(lower) || hop.has(lower)) continue;
     if (!seen.has(lower)) {
       out.delete(name);
       seen.add(lower);
@@ -229,9 +246,13 @@ export function updateHeadersFrom304(stored: MessageHeaders, notModified: Messag
   return out;
 }
 
-/** The headers kept when storing a response. */
+/** The headers kept when storing a response (§3.1: no hop-by-hop fields). */
 export function headersToStore(h: MessageHeaders): string[] {
   const out: string[] = [];
-  for (const [name, value] of h) if (!NOT_STORED.has(name.toLowerCase())) out.push(name, value);
+  const hop = connectionNames(h);
+  for (const [name, value] of h) {
+    const lower = name.toLowerCase();
+    if (!NOT_STORED.has(lower) && !hop.has(lower)) out.push(name, value);
+  }
   return out;
 }

@@ -1,0 +1,243 @@
+/**
+ * `sessionkit/login/coordinator/sqlite`: credential sessions of several processes on one
+ * machine share one saved session through a SQLite file (better-sqlite3).
+ *
+ *   import { SqliteCoordinator } from "sessionkit/login/coordinator/sqlite";
+ *   const coordinator = new SqliteCoordinator({ path: "/var/lib/app/credentials.db" });
+ *   const bsky = new AtprotoSession({ coordinator, coordinationKey: "bsky:alice" });
+ *
+ * One row per key holds the shared state (version, session string) and the lock (token,
+ * lease end); a second table holds the rate-limit gates. Every operation is one SQL
+ * statement (an upsert with a WHERE, or an UPDATE … WHERE version = ?), so SQLite's own
+ * write lock makes each one atomic across processes without an explicit transaction.
+ *
+ * Never blocking the event loop for long: better-sqlite3 is synchronous and a statement
+ * that meets another process's write waits up to the busy timeout inside SQLite. That
+ * timeout is kept short (20 ms by default); past it the statement is retried
+ * asynchronously with a growing pause, for up to `retryForMs`, then fails with
+ * COORDINATOR_UNAVAILABLE. The file is in WAL mode, so readers never wait for a writer.
+ *
+ * SQLite cannot notify another process: a waiting process polls (every `pollMs`), which
+ * costs one indexed read per waiting session, not per waiting request (a session's
+ * requests wait on its one refresh flight). Watchers in the same process are woken at once.
+ */
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import Database from "better-sqlite3";
+import { InvalidArgumentError } from "../../errors.js";
+import type { ChangeWatch, CoordinatorLease, CredentialCoordinator, SharedSessionState } from "../coordinator.js";
+import { CoordinatorUnavailableError } from "../coordinator.js";
+
+export interface SqliteCoordinatorOptions {
+  /** Database file path (every process of the fleet opens the same file). */
+  path?: string;
+  /** An open better-sqlite3 database to use (not closed by `close()`). */
+  database?: Database.Database;
+  /** Table name; the gates go in `<table>_gates`. @default "sessionkit_credentials" */
+  table?: string;
+  /** The longest one statement blocks the event loop waiting for another process (ms). @default 20 */
+  busyTimeoutMs?: number;
+  /** How long a busy statement is retried asynchronously before COORDINATOR_UNAVAILABLE (ms). @default 2000 */
+  retryForMs?: number;
+  /** How often a waiting session looks for a sibling's write or release (ms). @default 20 */
+  pollMs?: number;
+}
+
+interface StateRow {
+  version: number;
+  value: string | null;
+  updated_at: number;
+}
+
+type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
+
+function positive(name: string, value: number | undefined, dflt: number): number {
+  const v = value ?? dflt;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`SqliteCoordinator option ${name} must be a number >= 0`);
+  return v;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class SqliteCoordinator implements CredentialCoordinator {
+  readonly kind = "sqlite";
+  readonly #db: Database.Database;
+  readonly #ownsDb: boolean;
+  readonly #retryForMs: number;
+  readonly #pollMs: number;
+  readonly #events = new EventEmitter().setMaxListeners(0);
+  readonly #read: Stmt<[string], StateRow>;
+  readonly #writeAny: Stmt<[string, string | null, number], { version: number }>;
+  readonly #writeFirst: Stmt<[string, string | null, number], { version: number }>;
+  readonly #writeNext: Stmt<[string | null, number, string, number], { version: number }>;
+  readonly #acquire: Stmt<[string, string, number, number]>;
+  readonly #extend: Stmt<[number, string, string, number]>;
+  readonly #release: Stmt<[string, string]>;
+  readonly #readGate: Stmt<[string, string], { blocked_until: number }>;
+  readonly #raiseGate: Stmt<[string, string, number]>;
+  #closed = false;
+
+  constructor(options: SqliteCoordinatorOptions) {
+    if (typeof options !== "object" || options === null) throw new InvalidArgumentError("SqliteCoordinator needs options");
+    const table = options.table ?? "sessionkit_credentials";
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,56}$/.test(table)) throw new InvalidArgumentError("SqliteCoordinator option table must be a plain SQL identifier");
+    if ((options.path === undefined) === (options.database === undefined)) {
+      throw new InvalidArgumentError("SqliteCoordinator needs exactly one of path or database");
+    }
+    const busy = positive("busyTimeoutMs", options.busyTimeoutMs, 20);
+    this.#retryForMs = positive("retryForMs", options.retryForMs, 2000);
+    this.#pollMs = Math.max(1, positive("pollMs", options.pollMs, 20));
+    this.#ownsDb = options.database === undefined;
+    // Setup happens once per process, when the whole fleet may start at once: a longer
+    // busy timeout here (switching to WAL and creating the tables are writes) is fine.
+    this.#db = options.database ?? new Database(options.path as string, { timeout: 5000 });
+    try {
+      if (this.#ownsDb && options.path !== ":memory:") this.#db.pragma("journal_mode = WAL");
+      this.#db.exec(
+        `CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 0, value TEXT, ` +
+          `updated_at INTEGER NOT NULL DEFAULT 0, lock_token TEXT, lock_until INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;` +
+          `CREATE TABLE IF NOT EXISTS ${table}_gates (key TEXT NOT NULL, name TEXT NOT NULL, blocked_until INTEGER NOT NULL, ` +
+          `PRIMARY KEY (key, name)) WITHOUT ROWID;`,
+      );
+      this.#db.pragma(`busy_timeout = ${Math.round(busy)}`);
+      this.#read = this.#db.prepare(`SELECT version, value, updated_at FROM ${table} WHERE key = ? AND version > 0`);
+      // A row may exist for the lock alone (version 0): "nothing written yet" is version 0.
+      const insert = `INSERT INTO ${table} (key, version, value, updated_at) VALUES (?, 1, ?, ?) ON CONFLICT (key) DO UPDATE SET `;
+      this.#writeAny = this.#db.prepare(
+        `${insert} version = version + 1, value = excluded.value, updated_at = excluded.updated_at RETURNING version`,
+      );
+      this.#writeFirst = this.#db.prepare(
+        `${insert} version = 1, value = excluded.value, updated_at = excluded.updated_at WHERE version = 0 RETURNING version`,
+      );
+      this.#writeNext = this.#db.prepare(
+        `UPDATE ${table} SET version = version + 1, value = ?, updated_at = ? WHERE key = ? AND version = ? RETURNING version`,
+      );
+      this.#acquire = this.#db.prepare(
+        `INSERT INTO ${table} (key, lock_token, lock_until) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET ` +
+          `lock_token = excluded.lock_token, lock_until = excluded.lock_until WHERE lock_until <= ?`,
+      );
+      this.#extend = this.#db.prepare(`UPDATE ${table} SET lock_until = ? WHERE key = ? AND lock_token = ? AND lock_until > ?`);
+      this.#release = this.#db.prepare(`UPDATE ${table} SET lock_token = NULL, lock_until = 0 WHERE key = ? AND lock_token = ?`);
+      this.#readGate = this.#db.prepare(`SELECT blocked_until FROM ${table}_gates WHERE key = ? AND name = ?`);
+      this.#raiseGate = this.#db.prepare(
+        `INSERT INTO ${table}_gates (key, name, blocked_until) VALUES (?, ?, ?) ON CONFLICT (key, name) DO UPDATE SET ` +
+          `blocked_until = max(blocked_until, excluded.blocked_until)`,
+      );
+    } catch (error) {
+      if (this.#ownsDb) this.#db.close();
+      throw error;
+    }
+  }
+
+  async read(key: string): Promise<SharedSessionState | null> {
+    const row = await this.#run(() => this.#read.get(key));
+    return row === undefined ? null : { version: row.version, value: row.value, updatedAt: row.updated_at };
+  }
+
+  async write(key: string, expected: number | null, value: string | null): Promise<SharedSessionState | null> {
+    const now = Date.now();
+    const row = await this.#run(() =>
+      expected === null
+        ? this.#writeAny.get(key, value, now)
+        : expected === 0
+          ? this.#writeFirst.get(key, value, now)
+          : this.#writeNext.get(value, now, key, expected),
+    );
+    if (row === undefined) return null;
+    this.#events.emit(key);
+    return { version: row.version, value, updatedAt: now };
+  }
+
+  async acquire(key: string, leaseMs: number): Promise<CoordinatorLease | null> {
+    const token = randomUUID();
+    const acquired = await this.#run(() => {
+      const now = Date.now();
+      return this.#acquire.run(key, token, now + leaseMs, now).changes === 1;
+    });
+    return acquired ? { key, token } : null;
+  }
+
+  async extend(lease: CoordinatorLease, leaseMs: number): Promise<boolean> {
+    return this.#run(() => {
+      const now = Date.now();
+      return this.#extend.run(now + leaseMs, lease.key, lease.token, now).changes === 1;
+    });
+  }
+
+  async release(lease: CoordinatorLease): Promise<void> {
+    await this.#run(() => this.#release.run(lease.key, lease.token));
+    this.#events.emit(lease.key);
+  }
+
+  watch(key: string): ChangeWatch {
+    let pending = false;
+    let wake: (() => void) | null = null;
+    const onChange = () => {
+      if (wake === null) pending = true;
+      else wake();
+    };
+    this.#events.on(key, onChange);
+    return {
+      next: (maxMs) => {
+        if (pending) {
+          pending = false;
+          return Promise.resolve();
+        }
+        return new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            wake = null;
+            resolve();
+          };
+          // Other processes cannot wake us: look again after pollMs at the latest.
+          const timer = setTimeout(done, Math.min(maxMs, this.#pollMs));
+          wake = done;
+        });
+      },
+      close: () => {
+        this.#events.off(key, onChange);
+        wake?.();
+      },
+    };
+  }
+
+  async readGate(key: string, name: string): Promise<number> {
+    return (await this.#run(() => this.#readGate.get(key, name)))?.blocked_until ?? 0;
+  }
+
+  async raiseGate(key: string, name: string, until: number): Promise<void> {
+    await this.#run(() => this.#raiseGate.run(key, name, Math.round(until)));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#events.removeAllListeners();
+    if (this.#ownsDb) this.#db.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Runs one statement; SQLITE_BUSY past the short busy timeout is retried after an async pause. */
+  async #run<T>(fn: () => T): Promise<T> {
+    const deadline = Date.now() + this.#retryForMs;
+    let pause = 1;
+    for (;;) {
+      if (this.#closed) throw new CoordinatorUnavailableError("The SQLite coordinator is closed");
+      try {
+        return fn();
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        const busy = typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+        if (!busy || Date.now() + pause > deadline) {
+          throw new CoordinatorUnavailableError(busy ? "The SQLite coordinator stayed busy" : "The SQLite coordinator failed", { cause: error });
+        }
+        // Jitter keeps processes that collided once from colliding again in lockstep.
+        await sleep(pause + Math.random() * pause);
+        pause = Math.min(pause * 2, 50);
+      }
+    }
+  }
+}
