@@ -7,7 +7,7 @@
  */
 import { SessionKitError } from "../errors.js";
 import { RemoteHandlerError, RequestTimeoutError } from "./errors.js";
-import { messageBody, responseBody, sequencedText, type AckFrame, type SequencedFrame, type Value } from "./protocol.js";
+import { InvalidValueError, messageBody, responseBody, sequencedText, type AckFrame, type SequencedFrame, type Value } from "./protocol.js";
 import { ReplayBuffer } from "./replay-buffer.js";
 
 export type Handler = (value: Value, path: string) => unknown;
@@ -32,6 +32,8 @@ export interface ChannelOptions {
   assignSeq?: (body: string) => void;
   /** Called after each in-order inbound frame is accepted (the cluster persists it). */
   onInbound?: (seq: number) => void;
+  /** Something failed where no caller can be told (sending an answer). @default ignore */
+  onError?: (error: unknown) => void;
 }
 
 interface Pending {
@@ -46,7 +48,7 @@ export class Channel {
   /** Last sequence number received in order. */
   inSeq = 0;
   readonly buffer: ReplayBuffer;
-  readonly #opts: Required<Omit<ChannelOptions, "assignSeq" | "onInbound">> & Pick<ChannelOptions, "assignSeq" | "onInbound">;
+  readonly #opts: Required<Omit<ChannelOptions, "assignSeq" | "onInbound" | "onError">> & Pick<ChannelOptions, "assignSeq" | "onInbound" | "onError">;
   #write: ((text: string) => void) | null = null;
   #pending = new Map<number, Pending>();
   #unacked = 0;
@@ -189,13 +191,33 @@ export class Channel {
     try {
       result = this.#opts.onRequest(path, value);
     } catch (err) {
-      this.#enqueue(responseBody(seq, { error: errorInfo(err) }));
+      this.#reply(seq, { error: errorInfo(err) });
       return;
     }
     Promise.resolve(result).then(
-      (v) => this.#enqueue(responseBody(seq, { value: (v === undefined ? null : v) as Value })),
-      (err: unknown) => this.#enqueue(responseBody(seq, { error: errorInfo(err) })),
+      (v) => this.#reply(seq, { value: (v === undefined ? null : v) as Value }),
+      (err: unknown) => this.#reply(seq, { error: errorInfo(err) }),
     );
+  }
+
+  /**
+   * Sends the answer to request `seq`. An answer that cannot be encoded (a cycle, a
+   * BigInt, nesting too deep for the stack) becomes an INVALID_VALUE error answer, and
+   * nothing thrown here escapes as an unhandled rejection.
+   */
+  #reply(seq: number, result: { value: Value } | { error: { code: string; message: string } }): void {
+    try {
+      let body: string;
+      try {
+        body = responseBody(seq, result);
+      } catch (err) {
+        const problem = err instanceof InvalidValueError ? err.message.replace(/^The value cannot be sent: /, "") : "it could not be encoded";
+        body = responseBody(seq, { error: { code: "INVALID_VALUE", message: `The handler's answer cannot be sent: ${problem}` } });
+      }
+      this.#enqueue(body);
+    } catch (err) {
+      this.#opts.onError?.(err);
+    }
   }
 
   #scheduleAck(): void {
@@ -228,6 +250,11 @@ export class Channel {
 }
 
 function errorInfo(err: unknown): { code: string; message: string } {
-  if (err instanceof SessionKitError) return { code: err.code, message: err.message };
-  return { code: "HANDLER_FAILED", message: err instanceof Error ? err.message : String(err) };
+  try {
+    if (err instanceof SessionKitError) return { code: err.code, message: err.message };
+    return { code: "HANDLER_FAILED", message: err instanceof Error ? err.message : String(err) };
+  } catch {
+    // A thrown object whose message or toString itself throws.
+    return { code: "HANDLER_FAILED", message: "The handler failed" };
+  }
 }

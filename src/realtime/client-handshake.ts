@@ -14,10 +14,48 @@ export class HandshakeFailure extends Error {
   /** Set when the server refused with a reason; undefined for transport failures. */
   readonly reason: CloseReason | undefined;
   readonly timedOut: boolean;
-  constructor(message: string, reason?: CloseReason, timedOut = false, cause?: unknown) {
+  /** Set when the server answered the upgrade with an HTTP status instead of 101. */
+  readonly answer: UpgradeAnswer | undefined;
+  constructor(message: string, reason?: CloseReason, timedOut = false, cause?: unknown, answer?: UpgradeAnswer) {
     super(message, cause === undefined ? undefined : { cause });
     this.reason = reason;
     this.timedOut = timedOut;
+    this.answer = answer;
+  }
+}
+
+export interface UpgradeAnswer {
+  status: number;
+  statusText: string;
+  body: string;
+}
+
+const MAX_BODY_TEXT = 300;
+
+/**
+ * What the server answered when the HTTP session's WebSocket upgrade failed with a
+ * status (`NOT_WEBSOCKET`: the error's `msg` holds status, reason phrase and body), or
+ * undefined for any other failure.
+ */
+export function upgradeAnswerOf(err: unknown): UpgradeAnswer | undefined {
+  const msg = (err as { msg?: { status?: unknown; reasonPhrase?: unknown; responseBody?: unknown } } | null)?.msg;
+  if (!msg || typeof msg.status !== "number" || msg.status < 200) return undefined;
+  const raw = msg.responseBody instanceof Uint8Array ? Buffer.from(msg.responseBody.subarray(0, 4 * MAX_BODY_TEXT)).toString("utf8") : "";
+  // Shown in an error message: one line, no control characters, bounded.
+  const body = raw
+    .replace(/[\u0000-\u001f\u007f]+/g, " ")
+    .trim()
+    .slice(0, MAX_BODY_TEXT);
+  return { status: msg.status, statusText: typeof msg.reasonPhrase === "string" ? msg.reasonPhrase.slice(0, 100) : "", body };
+}
+
+/** A URL as it may appear in a message: scheme, host, port and path only. */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "(invalid URL)";
   }
 }
 
@@ -31,13 +69,22 @@ export interface OpenedSocket {
   takeEarlyFrames(): Array<[data: Uint8Array | string, isBinary: boolean]>;
 }
 
-export async function openSession(http: Session, url: string, first: string, timeoutMs: number, cancel: AbortSignal): Promise<OpenedSocket> {
+export async function openSession(
+  http: Session,
+  url: string,
+  first: string,
+  timeoutMs: number,
+  cancel: AbortSignal,
+  maxValueDepth?: number,
+): Promise<OpenedSocket> {
   const signal = AbortSignal.any([cancel, AbortSignal.timeout(timeoutMs)]);
   let conn: WebsocketConnection;
   try {
     conn = await openTransport(http, url, [SUBPROTOCOL], signal);
   } catch (err) {
-    throw new HandshakeFailure(`Could not connect to ${url}`, undefined, signal.aborted && !cancel.aborted, err);
+    const answer = upgradeAnswerOf(err);
+    const what = answer ? `The server answered the upgrade with ${answer.status}` : "Could not connect";
+    throw new HandshakeFailure(`${what} (${shownUrl(url)})`, undefined, signal.aborted && !cancel.aborted, err, answer);
   }
   // Hold everything that follows the answer until the session has attached its listener:
   // 'message' events without a listener are lost for good.
@@ -47,10 +94,16 @@ export async function openSession(http: Session, url: string, first: string, tim
     if (answered) early.push([data, isBinary]);
   };
   try {
-    const answer = await awaitAnswer(conn, first, signal, () => {
-      answered = true;
-      conn.on("message", hold);
-    });
+    const answer = await awaitAnswer(
+      conn,
+      first,
+      signal,
+      () => {
+        answered = true;
+        conn.on("message", hold);
+      },
+      maxValueDepth,
+    );
     return {
       conn,
       answer,
@@ -66,7 +119,13 @@ export async function openSession(http: Session, url: string, first: string, tim
   }
 }
 
-function awaitAnswer(conn: WebsocketConnection, first: string, signal: AbortSignal, onAnswer: () => void): Promise<WelcomeFrame | ResumedFrame> {
+function awaitAnswer(
+  conn: WebsocketConnection,
+  first: string,
+  signal: AbortSignal,
+  onAnswer: () => void,
+  maxValueDepth: number | undefined,
+): Promise<WelcomeFrame | ResumedFrame> {
   return new Promise((resolve, reject) => {
     const done = (fn: () => void) => {
       conn.off("message", onMessage);
@@ -78,7 +137,7 @@ function awaitAnswer(conn: WebsocketConnection, first: string, signal: AbortSign
       let frame;
       try {
         if (isBinary || typeof data !== "string") throw new Error("binary frame");
-        frame = parseFrame(data);
+        frame = parseFrame(data, { maxValueDepth });
       } catch {
         done(() => reject(new HandshakeFailure("The server's answer was not understood", CloseReason.HANDSHAKE_ERROR)));
         return;

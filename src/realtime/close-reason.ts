@@ -24,6 +24,18 @@ export const CloseReason = {
   MESSAGE_TOO_LARGE: { id: 13, name: "MESSAGE_TOO_LARGE", message: "A frame exceeded the maximum message size" },
   INVALID_MESSAGE: { id: 14, name: "INVALID_MESSAGE", message: "A frame was not a valid protocol message" },
   INTERNAL_ERROR: { id: 15, name: "INTERNAL_ERROR", message: "An internal error occurred" },
+  // Ours, beyond Diffusion's list:
+  TOO_MANY_SESSIONS: {
+    id: 16,
+    name: "TOO_MANY_SESSIONS",
+    message: "The server holds as many sessions (or handshakes) as it allows, in all or from this address; try again later",
+  },
+  VALUE_TOO_DEEP: { id: 17, name: "VALUE_TOO_DEEP", message: "A frame carried a value nested deeper than the receiver accepts" },
+  AUTHENTICATION_REVOKED: {
+    id: 18,
+    name: "AUTHENTICATION_REVOKED",
+    message: "The HTTP session the realtime session was bound to ended (logout, regenerate or revocation)",
+  },
 } as const;
 
 export type CloseReasonName = keyof typeof CloseReason;

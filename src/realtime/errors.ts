@@ -4,7 +4,7 @@
  * the same as `session.closeReason.name === "ACCESS_DENIED"`.
  */
 import { SessionKitError, type SessionKitErrorOptions } from "../errors.js";
-import type { CloseReason } from "./close-reason.js";
+import { CloseReason } from "./close-reason.js";
 
 /** The session closed (or could not open) for `reason`. */
 export class RealtimeSessionClosedError extends SessionKitError {
@@ -39,5 +39,31 @@ export class SessionNotFoundError extends SessionKitError {
 export class MessageTooLargeError extends SessionKitError {
   constructor(size: number, limit: number) {
     super("MESSAGE_TOO_LARGE", `The message is ${size} bytes; the limit is ${limit}`);
+  }
+}
+
+/**
+ * The server answered the WebSocket upgrade with an HTTP status instead of switching
+ * protocols (a wrong path, a proxy, a load balancer): the session could not open
+ * (`CONNECTION_ERROR`). The message says what the server answered, status and text.
+ */
+export class UpgradeRefusedError extends RealtimeSessionClosedError {
+  /** `ws(s)://host:port/path` that was tried (no query, no user info). */
+  readonly url: string;
+  readonly status: number;
+  readonly statusText: string;
+  /** The start of the answer's body as text (at most 300 characters, control characters removed). */
+  readonly body: string;
+  constructor(url: string, answer: { status: number; statusText: string; body: string }, options?: SessionKitErrorOptions) {
+    const text = answer.body ? `: ${answer.body}` : "";
+    super(
+      CloseReason.CONNECTION_ERROR,
+      `The server at ${url} answered the WebSocket upgrade with ${answer.status} ${answer.statusText}`.trimEnd() + text,
+      options,
+    );
+    this.url = url;
+    this.status = answer.status;
+    this.statusText = answer.statusText;
+    this.body = answer.body;
   }
 }

@@ -23,4 +23,13 @@ export { backoff } from "./reconnect.js";
 export type { ReconnectOptions, ReconnectStrategy } from "./reconnect.js";
 export { createRedisCluster } from "./cluster.js";
 export type { ClusterBackplane, RedisClusterOptions } from "./cluster.js";
-export { RealtimeSessionClosedError, RequestTimeoutError, RemoteHandlerError, SessionNotFoundError, MessageTooLargeError } from "./errors.js";
+export {
+  RealtimeSessionClosedError,
+  RequestTimeoutError,
+  RemoteHandlerError,
+  SessionNotFoundError,
+  MessageTooLargeError,
+  UpgradeRefusedError,
+} from "./errors.js";
+export { InvalidValueError, DEFAULT_MAX_VALUE_DEPTH } from "./protocol.js";
+export type { HttpSessionSource, HttpSessionInfo, HttpSessionEnded, HttpSessionEndReason } from "./server-http-session.js";

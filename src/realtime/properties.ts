@@ -11,7 +11,8 @@ import { compileFilter, type FilterPredicate } from "./filter.js";
 
 export type SessionProperties = Record<string, string>;
 
-export const FIXED_PROPERTIES = ["$SessionId", "$Principal", "$ClientIP", "$StartTime", "$Transport"] as const;
+/** Set by the server only. `$HttpSession` and `$Owner` exist on sessions bound to an HTTP session (`httpSessions`). */
+export const FIXED_PROPERTIES = ["$SessionId", "$Principal", "$ClientIP", "$StartTime", "$Transport", "$HttpSession", "$Owner"] as const;
 
 // Linear: two character classes, anchored, no nesting. Control characters are out too.
 const USER_KEY = /^[^$\s"'()\u0000-\u001f\u007f][^\s"'()\u0000-\u001f\u007f]*$/;

@@ -85,8 +85,10 @@ export function offersSubprotocol(header: string | undefined): boolean {
   return header !== undefined && header.split(",").some((p) => p.trim() === SUBPROTOCOL);
 }
 
+const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 404: "Not Found" };
+
 /** Answers an upgrade request with a plain HTTP error instead of a WebSocket, and hangs up. */
-export function refuseUpgrade(socket: Duplex, message: string): void {
+export function refuseUpgrade(socket: Duplex, message: string, status: 400 | 404 = 400): void {
   socket.on("error", () => {}); // the peer may already be gone; http no longer listens here
   if (!socket.writable) {
     socket.destroy();
@@ -94,7 +96,7 @@ export function refuseUpgrade(socket: Duplex, message: string): void {
   }
   socket.once("finish", () => socket.destroy());
   socket.end(
-    `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
   );
 }

@@ -13,7 +13,7 @@ import { CloseReason, closeCodeOf } from "./close-reason.js";
 import type { ClusterBackplane } from "./cluster.js";
 import { RealtimeSessionClosedError, SessionNotFoundError } from "./errors.js";
 import { filterPredicate, type SessionFilter } from "./properties.js";
-import { messageBody, parseFrame, SUBPROTOCOL, type Frame, type Value } from "./protocol.js";
+import { messageBody, parseFrame, SUBPROTOCOL, ValueTooDeep, type Frame, type Value } from "./protocol.js";
 
 export type { RealtimeServerEvents, RealtimeServerOptions, ServerHandler } from "./server-options.js";
 import { checkHello, fixedProperties, offersSubprotocol, refuseUpgrade, rejectSocket } from "./server-handshake.js";
@@ -28,15 +28,19 @@ import {
   type ServerHandler,
 } from "./server-options.js";
 import { resumeSession } from "./server-resume.js";
+import { bindingProperties, checkResumeBinding, readBinding, type HttpSessionEnded } from "./server-http-session.js";
+import { addressKey, PendingHandshakes, SessionTable } from "./server-limits.js";
 import { newSessionId } from "./session-id.js";
 import { hashToken, newResumeToken } from "./tokens.js";
 
 export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
   readonly options: ResolvedServerOptions;
   readonly #wss: WebSocketServer;
-  readonly #sessions = new Map<string, ServerSession>();
+  readonly #sessions = new SessionTable();
   readonly #handlers = new Map<string, ServerHandler>();
   readonly #pendingSockets = new Set<WebSocket>();
+  readonly #pending: PendingHandshakes;
+  #stopHttpSessionEvents: (() => void) | undefined;
   /** Sessions being rebuilt from the cluster; deliveries wait here until they are ready. */
   readonly #loading = new Map<string, Array<[number, string]>>();
   /** Sessions closed while their client was away, kept for one keep-alive window. */
@@ -54,6 +58,7 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     super();
     this.options = resolveServerOptions(options);
     this.#clusterOption = options.cluster;
+    this.#pending = new PendingHandshakes(this.options.maxPendingHandshakes, this.options.maxPendingPerAddress);
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.options.maxMessageSize,
@@ -68,6 +73,7 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     await this.#startCluster();
     this.#http = server;
     server.on("upgrade", this.#onUpgrade);
+    this.#stopHttpSessionEvents ??= this.options.httpSessions?.onSessionEnded((e) => this.#onHttpSessionEnded(e));
     // In a cluster the same tick refreshes the shared state's TTL, so it must come well
     // within the keep-alive window.
     this.#tick = Math.min(this.options.pingPeriod / 2, this.options.keepAlive / 3);
@@ -77,7 +83,12 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
 
   /** Creates its own http server and listens. Resolves to the ws:// URL of the endpoint. */
   async listen(port = 0, host = "127.0.0.1"): Promise<string> {
-    const server = http.createServer((_req, res) => res.writeHead(426, { connection: "close" }).end());
+    // Plain requests get a status and a line that says where the endpoint is.
+    const server = http.createServer((req, res) => {
+      const here = new URL(req.url ?? "/", "http://localhost").pathname === this.options.path;
+      const text = here ? `Upgrade Required: this is a WebSocket endpoint (${SUBPROTOCOL})` : this.#notHereText();
+      res.writeHead(here ? 426 : 404, { connection: "close", "content-type": "text/plain; charset=utf-8" }).end(text);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, host, () => resolve());
@@ -141,18 +152,19 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
    */
   async sendToFilter(filter: SessionFilter, path: string, value: Value): Promise<number> {
     const matches = filterPredicate(filter); // checks the filter before any work
+    // Encoded once for every session (and refused with INVALID_VALUE before any is sent).
+    const body = messageBody("m", path, value);
     if (!this.#cluster) {
       let n = 0;
       for (const s of this.#sessions.values()) {
         if (s.state !== "CLOSED" && matches(s.properties)) {
-          s.send(path, value);
+          s.channel.sendBody(body);
           n++;
         }
       }
       return n;
     }
     const ids = await this.#cluster.find(filter);
-    const body = messageBody("m", path, value);
     const sent = await Promise.all(ids.map((id) => this.#cluster!.append(id, body)));
     return sent.filter(Boolean).length;
   }
@@ -181,11 +193,16 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     );
   }
 
+  #notHereText(): string {
+    return `Not Found: this server takes realtime sessions (WebSocket, ${SUBPROTOCOL}) at ${this.options.path}`;
+  }
+
   #onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
     if (pathname !== this.options.path) {
-      // Someone else may take it; if nobody listens but us, do not leave it hanging.
-      if (this.#http && this.#http.listenerCount("upgrade") === 1) socket.destroy();
+      // Someone else may take it; if nobody listens but us, say where the endpoint is
+      // (the client's error then shows it) instead of hanging up without a word.
+      if (this.#http && this.#http.listenerCount("upgrade") === 1) refuseUpgrade(socket, this.#notHereText(), 404);
       return;
     }
     if (this.#closed) {
@@ -198,10 +215,31 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
       refuseUpgrade(socket, `The WebSocket subprotocol ${SUBPROTOCOL} is required`);
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req.socket.remoteAddress ?? ""));
+    let clientIP: string;
+    try {
+      clientIP = String(this.options.clientAddress(req));
+    } catch (err) {
+      this.#handlerError(err, undefined);
+      refuseUpgrade(socket, "The client address could not be read");
+      return;
+    }
+    // Handshakes in progress are capped in all and per address: each holds a socket and
+    // possibly an authenticator call. Over the cap the client still gets a WebSocket, closed
+    // at once with TOO_MANY_SESSIONS, so that it learns why (a typed error on its side).
+    const release = this.#pending.admit(addressKey(clientIP));
+    const cookie = req.headers.cookie;
+    if (release) socket.once("close", release);
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      if (!release) {
+        ws.on("error", () => {});
+        rejectSocket(ws, CloseReason.TOO_MANY_SESSIONS);
+        return;
+      }
+      this.#onSocket(ws, clientIP, cookie, release);
+    });
   };
 
-  #onSocket(ws: WebSocket, clientIP: string): void {
+  #onSocket(ws: WebSocket, clientIP: string, cookie: string | undefined, release: () => void): void {
     // Every socket error is followed by 'close', where the session logic lives.
     ws.on("error", () => {});
     this.#pendingSockets.add(ws);
@@ -215,6 +253,7 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     ws.once("close", () => {
       clearTimeout(timer);
       this.#pendingSockets.delete(ws);
+      release();
     });
     ws.once("message", (data, isBinary) => {
       // Frames that arrive while the handshake is being checked are held until it is
@@ -233,11 +272,12 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
         early.push([d, b]);
       };
       ws.on("message", hold);
-      this.#handshake(ws, clientIP, data as Buffer, isBinary)
+      this.#handshake(ws, clientIP, cookie, data as Buffer, isBinary)
         .then((session) => {
           clearTimeout(timer);
           ws.off("message", hold);
           this.#pendingSockets.delete(ws);
+          release();
           if (session) for (const [d, b] of early) this.#onFrame(session, ws, d, b);
         })
         .catch((err: unknown) => {
@@ -248,19 +288,30 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     });
   }
 
-  async #handshake(ws: WebSocket, clientIP: string, data: Buffer, isBinary: boolean): Promise<ServerSession | undefined> {
+  async #handshake(ws: WebSocket, clientIP: string, cookie: string | undefined, data: Buffer, isBinary: boolean): Promise<ServerSession | undefined> {
     let frame: Frame;
     try {
       if (isBinary) throw new Error("binary handshake");
-      frame = parseFrame(data.toString("utf8"));
-    } catch {
-      rejectSocket(ws, CloseReason.HANDSHAKE_ERROR);
+      frame = parseFrame(data.toString("utf8"), { maxValueDepth: this.options.maxValueDepth });
+    } catch (err) {
+      rejectSocket(ws, err instanceof ValueTooDeep ? CloseReason.VALUE_TOO_DEEP : CloseReason.HANDSHAKE_ERROR);
       return undefined;
     }
     if (frame.t === "resume") {
       const result = await resumeSession(this.#resumeContext(), frame);
       if (!result.ok) {
         rejectSocket(ws, result.reason);
+        return undefined;
+      }
+      const httpSessions = this.options.httpSessions;
+      const refusal = httpSessions && (await checkResumeBinding(httpSessions, result.session, cookie));
+      if (refusal) {
+        if (refusal.error) this.#handlerError(refusal.error, result.session);
+        // Its server session is gone: the session ends here (and its client, on any node,
+        // learns why); a store failure only turns this socket away.
+        if (refusal.reason === CloseReason.AUTHENTICATION_REVOKED) this.finish(result.session, refusal.reason);
+        else if (result.session.state !== "CONNECTED") this.#startKeepAlive(result.session);
+        rejectSocket(ws, refusal.reason);
         return undefined;
       }
       if (ws.readyState !== ws.OPEN) {
@@ -287,6 +338,24 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
       rejectSocket(ws, CloseReason.HANDSHAKE_ERROR);
       return undefined;
     }
+    // Checked before the authenticator (cheap refusal) and again right before the session
+    // is added, since other handshakes may have finished meanwhile.
+    if (this.#full(clientIP)) {
+      rejectSocket(ws, CloseReason.TOO_MANY_SESSIONS);
+      return undefined;
+    }
+    let bound: Record<string, string> | undefined;
+    let boundOwner = "";
+    if (this.options.httpSessions) {
+      const binding = await readBinding(this.options.httpSessions, cookie);
+      if (!binding.ok) {
+        if (binding.error) this.emit("handler-error", binding.error, undefined);
+        rejectSocket(ws, binding.reason);
+        return undefined;
+      }
+      bound = bindingProperties(binding);
+      boundOwner = binding.owner;
+    }
     const verdict = await checkHello(frame, this.options.authenticator, clientIP);
     if (!verdict.ok) {
       if (verdict.error) this.emit("handler-error", verdict.error, undefined);
@@ -294,13 +363,26 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
       return undefined;
     }
     if (ws.readyState !== ws.OPEN || this.#closed) return undefined;
+    if (this.#full(clientIP)) {
+      rejectSocket(ws, CloseReason.TOO_MANY_SESSIONS);
+      return undefined;
+    }
+    // Bound to an HTTP session and no authenticator to vouch for the claimed principal:
+    // the principal is the server session's owner (anonymous when it names none).
+    const principal = bound && !this.options.authenticator ? boundOwner : verdict.principal;
     const id = newSessionId();
     const token = newResumeToken();
-    const properties = { ...verdict.properties, ...fixedProperties(id, verdict.principal, clientIP) };
-    const session = this.createSession({ id, principal: verdict.principal, properties, tokenHash: hashToken(token) });
-    await this.#cluster?.register(session, this.options.keepAlive);
+    const properties = { ...verdict.properties, ...bound, ...fixedProperties(id, principal, clientIP) };
+    const session = this.createSession({ id, principal, properties, tokenHash: hashToken(token) });
+    // Counted from here on, so concurrent handshakes cannot overshoot the limits.
     this.#sessions.set(id, session);
-    if (ws.readyState !== ws.OPEN) {
+    try {
+      await this.#cluster?.register(session, this.options.keepAlive);
+    } catch (err) {
+      this.finish(session, CloseReason.INTERNAL_ERROR);
+      throw err;
+    }
+    if (ws.readyState !== ws.OPEN || session.state === "CLOSED") {
       // Gone before it got its welcome: it can never resume, so end it now.
       this.finish(session, CloseReason.TRANSPORT_ERROR);
       return undefined;
@@ -312,7 +394,7 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
         t: "welcome",
         sessionId: id,
         token,
-        properties,
+        properties: clientProperties(properties),
         ack: 0,
         ping: this.options.pingPeriod,
         keepAlive: this.options.keepAlive,
@@ -321,6 +403,23 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     );
     this.emit("session-opened", session);
     return session;
+  }
+
+  /** Whether a new session from `clientIP` would pass a limit. */
+  #full(clientIP: string): boolean {
+    if (this.#sessions.size >= this.options.maxSessions) return true;
+    const anonymous = !this.options.authenticator && !this.options.httpSessions;
+    return anonymous && this.#sessions.countFrom(addressKey(clientIP)) >= this.options.maxSessionsPerAddress;
+  }
+
+  /** A server session ended (here or, with a shared store, on any node): so do the realtime sessions bound to it. */
+  #onHttpSessionEnded(e: HttpSessionEnded): void {
+    if (this.#closed || typeof e !== "object" || e === null) return;
+    const doomed = new Set(typeof e.id === "string" ? this.#sessions.boundTo(e.id) : []);
+    if (e.reason === "revoke-owner" && typeof e.owner === "string" && e.owner !== "") {
+      for (const s of this.#sessions.ownedBy(e.owner)) doomed.add(s);
+    }
+    for (const s of doomed) this.finish(s, CloseReason.AUTHENTICATION_REVOKED);
   }
 
   #resumeContext() {
@@ -388,15 +487,33 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     ws.send(text);
   }
 
+  /**
+   * One frame from a client. Runs inside ws's socket callback, where anything thrown
+   * would take the process down: whatever fails below ends this session with
+   * INTERNAL_ERROR and is reported, never more.
+   */
   #onFrame(session: ServerSession, ws: WebSocket, data: Buffer, isBinary: boolean): void {
+    try {
+      this.#handleFrame(session, ws, data, isBinary);
+    } catch (err) {
+      this.#handlerError(err, session);
+      try {
+        this.finish(session, CloseReason.INTERNAL_ERROR);
+      } catch (again) {
+        this.#handlerError(again, session);
+      }
+    }
+  }
+
+  #handleFrame(session: ServerSession, ws: WebSocket, data: Buffer, isBinary: boolean): void {
     if (session.socket !== ws) return;
     session.heard = true;
     let frame: Frame;
     try {
       if (isBinary) throw new Error("binary frame");
-      frame = parseFrame(data.toString("utf8"));
-    } catch {
-      this.finish(session, CloseReason.INVALID_MESSAGE);
+      frame = parseFrame(data.toString("utf8"), { maxValueDepth: this.options.maxValueDepth });
+    } catch (err) {
+      this.finish(session, err instanceof ValueTooDeep ? CloseReason.VALUE_TOO_DEEP : CloseReason.INVALID_MESSAGE);
       return;
     }
     switch (frame.t) {
@@ -433,8 +550,11 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
   #startKeepAlive(session: ServerSession): void {
     session.state = "DISCONNECTED";
     clearTimeout(session.keepAliveTimer);
-    session.keepAliveTimer = setTimeout(() => this.finish(session, CloseReason.CONNECTION_TIMEOUT), this.options.keepAlive).unref();
-    this.#cluster?.expireAfter(session.id, this.options.keepAlive);
+    // A session whose client never sent a message gets the shorter window: it costs the
+    // same memory as any other, and a flood of opened-and-dropped sessions is all of them.
+    const window = session.channel.inSeq === 0 ? this.options.silentKeepAlive : this.options.keepAlive;
+    session.keepAliveTimer = setTimeout(() => this.finish(session, CloseReason.CONNECTION_TIMEOUT), window).unref();
+    this.#cluster?.expireAfter(session.id, window);
   }
 
   /** Ends a session for good: the client is told why, and `session-closed` is emitted. */
@@ -445,7 +565,9 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     // for reading too slowly: its close frame waits behind the backlog that caused it
     // and may never get through before the socket is cut.
     const tombstone =
-      (session.state === "DISCONNECTED" && reason === CloseReason.CLOSED_BY_CONTROLLER) || reason === CloseReason.MESSAGE_QUEUE_LIMIT_REACHED;
+      (session.state === "DISCONNECTED" && reason === CloseReason.CLOSED_BY_CONTROLLER) ||
+      reason === CloseReason.MESSAGE_QUEUE_LIMIT_REACHED ||
+      reason === CloseReason.AUTHENTICATION_REVOKED;
     if (tombstone) this.#remember(session.id, reason, session.tokenHash);
     session.state = "CLOSED";
     clearTimeout(session.keepAliveTimer);
@@ -504,6 +626,8 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    this.#stopHttpSessionEvents?.();
+    this.#stopHttpSessionEvents = undefined;
     this.#http?.off("upgrade", this.#onUpgrade);
     for (const ws of this.#pendingSockets) ws.terminate();
     for (const s of [...this.#sessions.values()]) {
@@ -536,4 +660,11 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** What the client is told of its properties: all but the server session id, which stays on the server. */
+function clientProperties(properties: Record<string, string>): Record<string, string> {
+  if (properties.$HttpSession === undefined) return properties;
+  const { $HttpSession: _kept, ...rest } = properties;
+  return rest;
 }

@@ -20,6 +20,8 @@ export interface RealtimeSessionOptions {
   requestTimeout?: number;
   /** Unacknowledged messages kept for replay after a reconnect. @default 10000 */
   replayBufferSize?: number;
+  /** Deepest nesting of arrays and objects accepted in a value from the server (deeper: VALUE_TOO_DEEP). @default 64 */
+  maxValueDepth?: number;
   /** The HTTP session the WebSocket upgrade goes through. @default a private one */
   httpSession?: Session;
 }

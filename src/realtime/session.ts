@@ -14,12 +14,21 @@ import { InvalidArgumentError } from "../errors.js";
 import { Session } from "../http/session.js";
 import type { WebsocketConnection } from "../http/websocket-connection.js";
 import { Channel, type Handler } from "./channel.js";
-import { HandshakeFailure, openSession, type OpenedSocket } from "./client-handshake.js";
+import { HandshakeFailure, openSession, shownUrl, type OpenedSocket } from "./client-handshake.js";
 import { CloseReason, closeCodeOf, closeReasonFromCode } from "./close-reason.js";
 import { Credentials } from "./credentials.js";
-import { MessageTooLargeError, RealtimeSessionClosedError, RemoteHandlerError } from "./errors.js";
+import { MessageTooLargeError, RealtimeSessionClosedError, RemoteHandlerError, UpgradeRefusedError } from "./errors.js";
 import { checkUserProperties, type SessionProperties } from "./properties.js";
-import { isValidPath, messageBody, parseFrame, PROTOCOL_VERSION, type Value, type WelcomeFrame } from "./protocol.js";
+import {
+  DEFAULT_MAX_VALUE_DEPTH,
+  isValidPath,
+  messageBody,
+  parseFrame,
+  PROTOCOL_VERSION,
+  ValueTooDeep,
+  type Value,
+  type WelcomeFrame,
+} from "./protocol.js";
 import { resolveReconnect, sleep, type ResolvedReconnect } from "./reconnect.js";
 import type { PingDetails, RealtimeSessionEvents, RealtimeSessionOptions, SessionState } from "./session-options.js";
 
@@ -55,6 +64,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   #reconnect: ResolvedReconnect;
   #connectTimeout: number;
   #requestTimeout: number;
+  #maxValueDepth: number;
   #http: Session;
   #ownsHttp: boolean;
   #cancel = new AbortController();
@@ -73,6 +83,9 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     this.#reconnect = resolveReconnect(options.reconnect);
     this.#connectTimeout = options.connectTimeout ?? 10_000;
     this.#requestTimeout = options.requestTimeout ?? 30_000;
+    this.#maxValueDepth = options.maxValueDepth ?? DEFAULT_MAX_VALUE_DEPTH;
+    if (!Number.isInteger(this.#maxValueDepth) || this.#maxValueDepth <= 0)
+      throw new InvalidArgumentError("options.maxValueDepth must be a positive integer");
     this.#http = options.httpSession ?? new Session();
     this.#ownsHttp = options.httpSession === undefined;
     this.#channel = new Channel({
@@ -93,6 +106,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
         return h(value, path);
       },
       onLost: () => this.#fail(CloseReason.LOST_MESSAGES),
+      onError: (err) => this.#handlerError(err, ""),
     });
   }
 
@@ -134,9 +148,10 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
       properties: this.#properties,
     });
     let last: HandshakeFailure | undefined;
+    let lastUrl = this.urls[0]!;
     for (let i = 0; i < this.urls.length && !this.isClosed; i++) {
       try {
-        const opened = await openSession(this.#http, this.urls[i]!, hello, this.#connectTimeout, this.#cancel.signal);
+        const opened = await openSession(this.#http, this.urls[i]!, hello, this.#connectTimeout, this.#cancel.signal, this.#maxValueDepth);
         const { conn, answer } = opened;
         if (this.isClosed) {
           conn.terminate();
@@ -154,13 +169,19 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
       } catch (err) {
         if (!(err instanceof HandshakeFailure)) throw err;
         last = err;
-        if (err.reason) break; // refused: another node would say the same
+        lastUrl = this.urls[i]!;
+        // Refused: another node would say the same. Except when this one is full.
+        if (err.reason && err.reason !== CloseReason.TOO_MANY_SESSIONS) break;
       }
     }
     const reason = this.isClosed
       ? (this.#closeReason ?? CloseReason.CLOSED_BY_CLIENT)
       : (last?.reason ?? (last?.timedOut ? CloseReason.CONNECTION_TIMEOUT : CloseReason.CONNECTION_ERROR));
     this.#fail(reason);
+    if (last?.answer && reason === CloseReason.CONNECTION_ERROR) {
+      // Say what the server answered (e.g. 404 and the path it serves), not just "could not connect".
+      throw new UpgradeRefusedError(shownUrl(lastUrl), last.answer, { cause: last.cause });
+    }
     throw new RealtimeSessionClosedError(reason, reason.message, { cause: last?.cause });
   }
 
@@ -281,9 +302,9 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     let frame;
     try {
       if (isBinary || typeof data !== "string") throw new Error("binary frame");
-      frame = parseFrame(data);
-    } catch {
-      this.#fail(CloseReason.INVALID_MESSAGE);
+      frame = parseFrame(data, { maxValueDepth: this.#maxValueDepth });
+    } catch (err) {
+      this.#fail(err instanceof ValueTooDeep ? CloseReason.VALUE_TOO_DEEP : CloseReason.INVALID_MESSAGE);
       return;
     }
     switch (frame.t) {
@@ -341,7 +362,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
       const resume = JSON.stringify({ t: "resume", v: PROTOCOL_VERSION, sessionId: this.#sessionId, token: this.#token, ack: this.#channel.inSeq });
       try {
         const timeout = Math.max(1, Math.min(this.#connectTimeout, deadline - Date.now()));
-        const opened = await openSession(this.#http, this.urls[index]!, resume, timeout, this.#cancel.signal);
+        const opened = await openSession(this.#http, this.urls[index]!, resume, timeout, this.#cancel.signal, this.#maxValueDepth);
         const { conn, answer } = opened;
         if (this.#state !== "RECOVERING_RECONNECT" || answer.t !== "resumed") {
           conn.terminate();
@@ -355,8 +376,9 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
         return;
       } catch (err) {
         if (!(err instanceof HandshakeFailure)) throw err;
-        if (err.reason) {
+        if (err.reason && err.reason !== CloseReason.TOO_MANY_SESSIONS) {
           // The server answered and said no (closed meanwhile, lost, denied…): final.
+          // (A node too busy for another handshake may have room on the next attempt.)
           void this.#end(closedByServer(err.reason) ? "CLOSED_BY_SERVER" : "CLOSED_FAILED", err.reason);
           return;
         }
@@ -410,5 +432,10 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
  * as opposed to a failure of the session or of the connection (CLOSED_FAILED).
  */
 function closedByServer(reason: CloseReason): boolean {
-  return reason === CloseReason.CLOSED_BY_CONTROLLER || reason === CloseReason.SERVER_CLOSING || reason === CloseReason.MESSAGE_QUEUE_LIMIT_REACHED;
+  return (
+    reason === CloseReason.CLOSED_BY_CONTROLLER ||
+    reason === CloseReason.SERVER_CLOSING ||
+    reason === CloseReason.MESSAGE_QUEUE_LIMIT_REACHED ||
+    reason === CloseReason.AUTHENTICATION_REVOKED
+  );
 }
