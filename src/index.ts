@@ -6,7 +6,7 @@
  */
 export * from "./errors.js";
 export { VERSION } from "./version.js";
-export { Session, registerDefaultFeature } from "./http/session.js";
+export { Session } from "./http/session.js";
 export type { SessionEvents, SendOptions, SpliceOptions, SessionOptions, TlsDatabase, TlsInteraction } from "./http/session.js";
 export { Message, MessageFlags, MessagePriority, emptyMetrics, redactUrl } from "./http/message.js";
 export type { MessageFlag, MessagePriorityValue, MessageMetrics, MessageEvents, RequestBodyInit, SniffedType } from "./http/message.js";

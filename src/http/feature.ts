@@ -2,10 +2,15 @@
  * The feature contract (libsoup's SoupSessionFeature). A feature is a small object with
  * optional hooks that the session calls at fixed points of a message's life:
  *
- *   send(msg) ─ requestQueued ─┬─ beforeSend ─ [network or synthetic response] ─ gotHeaders ─┐
- *                              │                                                              │
- *                              └──────────────── restarted ◄── (redirect / 'restart') ◄──────┘
+ *   send(msg) ─ requestQueued ─┬─ beforeSend ─ [attempt: network round trip, WebSocket
+ *                              │               handshake, or synthetic response] ─ gotHeaders ─┐
+ *                              │                                   (wantsBody ─ inspectBody) ──┤
+ *                              └──────────────── restarted ◄── (redirect / 'restart') ◄───────┘
  *                                      wrapBody ─ (caller reads body) ─ gotBody ─ requestUnqueued
+ *
+ * Every way of sending (send, sendAndRead, sendAndSplice, fetch, preconnect's successor
+ * request, websocketConnect) runs this same sequence in the session's one message runner
+ * (runner.ts), so a feature written once applies to all of them.
  *
  * Ordering: the session is the only place that orders features. Request-side hooks
  * (`requestQueued`, `beforeSend`) run in ascending `order`; response-side hooks
@@ -64,6 +69,21 @@ export interface SessionFeature {
    */
   gotHeaders?(msg: Message, session: Session): GotHeadersResult | Promise<GotHeadersResult>;
   /**
+   * The bounded body hook. After gotHeaders, for a response the session would hand to the
+   * caller, return how many bytes of its body this feature wants to see (0 or nothing:
+   * none). When the body is at most that long, the session reads it and calls
+   * `inspectBody`; a longer body is not inspected and streams to the caller untouched.
+   * Ask only for responses that may matter (e.g. a 400 with `application/json`): reading a
+   * body first costs the caller its streaming.
+   */
+  wantsBody?(msg: Message, session: Session): number | void;
+  /**
+   * The whole body of a response `wantsBody` asked for (the way ky's `afterResponse` can
+   * retry). Return "restart" to have the session send the message again (a credential
+   * session's "token expired" in a JSON body); otherwise the caller gets these bytes.
+   */
+  inspectBody?(msg: Message, body: Uint8Array, session: Session): GotHeadersResult | Promise<GotHeadersResult>;
+  /**
    * Wraps the response body stream, e.g. to decode it, peek at it or copy it. Only called for
    * the final response (not for responses that lead to a restart or redirect). Must return a
    * stream that yields the body the next feature (and finally the caller) sees.
@@ -92,6 +112,8 @@ const HOOKS = [
   "requestQueued",
   "beforeSend",
   "gotHeaders",
+  "wantsBody",
+  "inspectBody",
   "wrapBody",
   "gotBody",
   "restarted",

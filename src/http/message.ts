@@ -7,6 +7,7 @@ import { EventEmitter } from "node:events";
 import { Readable } from "node:stream";
 import { InvalidArgumentError } from "../errors.js";
 import { MessageHeaders } from "./headers.js";
+import { redactUrl } from "./redact.js";
 import type { SessionFeatureClass } from "./feature.js";
 
 /** libsoup's SoupMessageFlags, as bit flags. */
@@ -200,8 +201,23 @@ export class Message extends EventEmitter<MessageEvents> {
     this.flags &= ~flags;
   }
 
+  /**
+   * @internal The proxy chosen for the current attempt (the transport resolves it once per
+   * attempt and URL; the auth feature reads the same answer).
+   */
+  _proxy: { href: string; proxy: Promise<URL | null> } | null = null;
+
+  /** @internal The one place a response's status line and headers are written. */
+  _setResponse(status: number, reasonPhrase: string, headers: MessageHeaders, httpVersion?: string): void {
+    this.status = status;
+    this.reasonPhrase = reasonPhrase;
+    this.responseHeaders = headers;
+    if (httpVersion !== undefined) this.httpVersion = httpVersion;
+  }
+
   /** @internal reset response state before a restart. */
   _resetResponse(): void {
+    this._proxy = null;
     this.status = 0;
     this.reasonPhrase = "";
     this.responseHeaders = new MessageHeaders();
@@ -241,11 +257,6 @@ export function parseHttpUrl(input: string | URL): URL {
   return url;
 }
 
-/** The URL with any userinfo replaced, for logs and errors. */
-export function redactUrl(url: URL): string {
-  if (url.username === "" && url.password === "") return url.href;
-  const copy = new URL(url.href);
-  copy.username = "REDACTED";
-  copy.password = "";
-  return copy.href;
-}
+// The one URL redaction (userinfo, secret query and fragment parameters), shared with the
+// Logger; re-exported here because `redactUrl` has always been importable from this module.
+export { redactUrl } from "./redact.js";

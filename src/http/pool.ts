@@ -8,7 +8,7 @@
  */
 import { Client } from "undici";
 import type { Socket } from "node:net";
-import { AbortError } from "../errors.js";
+import { AbortError, TimeoutError } from "../errors.js";
 import type { AbortLike } from "./cancellation.js";
 import type { Connector } from "./connector.js";
 
@@ -107,6 +107,20 @@ interface Waiter {
   reject: (e: Error) => void;
   signal?: AbortLike;
   onAbort?: () => void;
+  timer?: NodeJS.Timeout;
+}
+
+export interface AcquireOptions {
+  priority: number;
+  signal?: AbortLike;
+  newConnection: boolean;
+  /**
+   * Longest wait for a connection in ms (0: no limit). The time a request waits for a busy
+   * origin counts against its timeout, so no request waits forever behind bodies nobody reads.
+   */
+  waitTimeout?: number;
+  /** Names the origin in the timeout error (never a URL with credentials). */
+  label?: string;
 }
 
 export interface PoolLimits {
@@ -143,11 +157,7 @@ export class ConnectionPool {
    * Gets a connection for `key`: an idle one, a new one within the limits (closing an idle
    * connection of another host when only the global limit is in the way), or waits.
    */
-  acquire(
-    key: string,
-    settings: () => ClientSettings,
-    opts: { priority: number; signal?: AbortLike; newConnection: boolean },
-  ): Promise<PooledConnection> {
+  acquire(key: string, settings: () => ClientSettings, opts: AcquireOptions): Promise<PooledConnection> {
     const now = this.#tryGet(key, settings, opts.newConnection);
     if (now !== null) return Promise.resolve(now);
     if (opts.signal?.aborted) return Promise.reject(new AbortError());
@@ -162,13 +172,33 @@ export class ConnectionPool {
         reject,
         signal: opts.signal,
       };
+      const leave = () => {
+        const i = this.#waiters.indexOf(w);
+        if (i !== -1) this.#waiters.splice(i, 1);
+        if (w.timer !== undefined) clearTimeout(w.timer);
+        if (w.signal && w.onAbort) w.signal.removeEventListener("abort", w.onAbort);
+      };
       if (opts.signal) {
         w.onAbort = () => {
-          const i = this.#waiters.indexOf(w);
-          if (i !== -1) this.#waiters.splice(i, 1);
+          leave();
           reject(new AbortError());
         };
         opts.signal.addEventListener("abort", w.onAbort, { once: true });
+      }
+      const wait = opts.waitTimeout ?? 0;
+      if (wait > 0) {
+        // Only a request that actually waits pays for a timer.
+        w.timer = setTimeout(() => {
+          leave();
+          const busy = this.count(key);
+          reject(
+            new TimeoutError(
+              `Timed out after ${wait} ms waiting for a connection to ${opts.label ?? key}: ` +
+                `all ${busy} of its connections were busy (maxConnsPerHost ${this.limits.maxConnsPerHost}, maxConns ${this.limits.maxConns}); ` +
+                "read or cancel response bodies to free them",
+            ),
+          );
+        }, wait);
       }
       // Highest priority first, FIFO within a priority.
       let i = this.#waiters.length;
@@ -177,20 +207,29 @@ export class ConnectionPool {
     });
   }
 
-  /** Opens an idle connection for `key` now, unless one is already open or opening. */
+  /**
+   * Opens a connection for `key` now, unless one is already open or opening. The connection
+   * is idle (available) at once, while its socket is still being made: a request that comes
+   * meanwhile takes it over and waits for that socket instead of opening a second one.
+   */
   async preconnect(key: string, settings: () => ClientSettings): Promise<void> {
     if ((this.#idle.get(key)?.length ?? 0) > 0) return;
     const conn = this.#tryGet(key, settings, true);
     if (conn === null) return; // at the limit: nothing to do, as in libsoup
     const s = settings();
+    const ready = conn.preconnect(s.connector);
+    this.#makeIdle(conn);
     try {
-      await conn.preconnect(s.connector);
+      await ready;
     } catch (err) {
-      this.#forget(conn);
-      conn.destroy();
+      // Its taker (if any) gets the same connect error from undici's connect hook.
+      if (!conn.busy) {
+        this.#forget(conn);
+        conn.destroy();
+        this.#drain();
+      }
       throw err;
     }
-    if (conn.busy) this.release(conn);
   }
 
   #tryGet(key: string, settings: () => ClientSettings, newConnection: boolean): PooledConnection | null {
@@ -258,8 +297,13 @@ export class ConnectionPool {
       this.#drain();
       return;
     }
-    conn.busy = false;
     conn.fresh = false;
+    this.#makeIdle(conn);
+  }
+
+  /** Gives an available connection to the best waiter for its key, or parks it as idle. */
+  #makeIdle(conn: PooledConnection): void {
+    conn.busy = false;
     // Hand it straight to the best waiter for the same key.
     const i = this.#waiters.findIndex((w) => w.key === conn.key && !w.newConnection);
     if (i !== -1) {
@@ -320,6 +364,7 @@ export class ConnectionPool {
 
   #settle(w: Waiter, conn: PooledConnection): void {
     if (w.signal && w.onAbort) w.signal.removeEventListener("abort", w.onAbort);
+    if (w.timer !== undefined) clearTimeout(w.timer);
     w.resolve(conn);
   }
 
@@ -353,6 +398,7 @@ export class ConnectionPool {
     this.#sweepTimer = null;
     for (const w of this.#waiters.splice(0)) {
       if (w.signal && w.onAbort) w.signal.removeEventListener("abort", w.onAbort);
+      if (w.timer !== undefined) clearTimeout(w.timer);
       w.reject(err);
     }
     for (const set of [...this.#byKey.values()]) {

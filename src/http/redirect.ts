@@ -26,8 +26,11 @@ export function wouldRedirect(msg: Message): boolean {
   return SAFE_METHODS.has(msg.method);
 }
 
-/** Resolves the Location header against the current URL or throws the libsoup errors. */
-export function redirectTarget(msg: Message): URL {
+/**
+ * Resolves the Location header against the current URL or throws the libsoup errors. A
+ * WebSocket handshake (`upgrade`) may also be sent on to a ws: or wss: URL.
+ */
+export function redirectTarget(msg: Message, upgrade = false): URL {
   const location = msg.responseHeaders.getOne("Location");
   if (location === null || location.trim() === "") {
     throw new RedirectError("REDIRECT_NO_LOCATION", `${msg.status} redirect without a Location header`);
@@ -38,7 +41,9 @@ export function redirectTarget(msg: Message): URL {
   } catch {
     throw new RedirectError("REDIRECT_BAD_URI", "Redirect Location is not a valid URI");
   }
-  if (target.protocol !== "http:" && target.protocol !== "https:") {
+  const web = target.protocol === "http:" || target.protocol === "https:";
+  const ws = upgrade && (target.protocol === "ws:" || target.protocol === "wss:");
+  if (!web && !ws) {
     throw new RedirectError("REDIRECT_BAD_URI", `Redirect to unsupported scheme ${target.protocol}`);
   }
   // A fragment-less Location inherits the original fragment (RFC 9110 §10.2.2).

@@ -2,28 +2,32 @@
  * Session: libsoup's SoupSession in TypeScript idiom. A session sends Messages through a
  * queue, over pooled connections (transport.ts and pool.ts: undici Clients), and runs each
  * message through its features at fixed points (see feature.ts). It is the only place that
- * orders features, follows redirects and restarts messages.
+ * orders features; its message runner (runner.ts) follows redirects and restarts messages,
+ * for every way of sending.
+ *
+ * The default features (ContentDecoder and AuthManager, as in libsoup) are composed here,
+ * explicitly: whichever entry point a program imports, a Session has the same defaults, and
+ * no module changes behaviour by being imported.
  */
 import { EventEmitter } from "node:events";
-import { Readable, Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { AbortError, InvalidArgumentError, RedirectError, SessionClosedError } from "../errors.js";
+import { AbortError, InvalidArgumentError, SessionClosedError } from "../errors.js";
+import { AuthManager } from "../features/auth/auth-manager.js";
+import { ContentDecoder } from "../features/content-decoder.js";
 import type { AuthenticateRequest } from "./authenticate.js";
 import { ResponseBody, readAll } from "./body.js";
-import { ProxyConnectError } from "./connector.js";
 import { acceptLanguageFromLocale, resolveUserAgent } from "./defaults.js";
-import { assertSessionFeature, FeatureOrder, type SessionFeature, type SessionFeatureClass, type SyntheticResponse } from "./feature.js";
-import { emptyMetrics, Message, MessageFlags, type MessagePriorityValue } from "./message.js";
-import type { ConnectionPool, PooledConnection } from "./pool.js";
-import { Transport, type Transmitted } from "./transport.js";
-import { Cancellation } from "./cancellation.js";
-import { proxyResolverFromEnv, type ProxyResolver } from "./proxy.js";
-import { applyRedirect, isRedirectStatus, MAX_RESTARTS, redirectTarget, wouldRedirect } from "./redirect.js";
-import { checkCount, checkMs, checkOptionalString, type SessionOptions, type TlsDatabase, type TlsInteraction } from "./session-options.js";
-import { mapTransportError } from "./transport-errors.js";
-import { ContentDecoder } from "../features/content-decoder.js";
+import { assertSessionFeature, FeatureOrder, type SessionFeature, type SessionFeatureClass } from "./feature.js";
 import { sessionFetch } from "./fetch.js";
 import type { SessionFetch } from "./fetch-types.js";
+import type { Message, MessagePriorityValue } from "./message.js";
+import type { ConnectionPool } from "./pool.js";
+import { proxyResolverFromEnv, type ProxyResolver } from "./proxy.js";
+import { MessageRunner } from "./runner.js";
+import { checkCount, checkMs, checkOptionalString, type SessionOptions, type TlsDatabase, type TlsInteraction } from "./session-options.js";
+import { Transport } from "./transport.js";
+import { mapTransportError } from "./transport-errors.js";
 import { websocketConnect, type WebsocketConnectOptions } from "./websocket.js";
 import type { WebsocketConnection } from "./websocket-connection.js";
 
@@ -51,19 +55,15 @@ export interface SpliceOptions {
   closeTarget?: boolean;
 }
 
-/** Extra features a Session adds by default, registered by feature modules (AuthManager). */
-const defaultFeatureFactories: Array<() => SessionFeature> = [() => new ContentDecoder()];
-
-/** @internal lets a feature module (e.g. auth) join the default set without a cycle. */
-export function registerDefaultFeature(factory: () => SessionFeature): void {
-  defaultFeatureFactories.push(factory);
+/** The features every Session starts with unless `defaultFeatures: false` (libsoup's defaults). */
+function defaultFeatures(): SessionFeature[] {
+  return [new ContentDecoder(), new AuthManager()];
 }
-
-const emptyBody = () => Readable.from([]);
 
 export class Session extends EventEmitter<SessionEvents> {
   readonly #transport: Transport;
   readonly #pool: ConnectionPool;
+  readonly #runner: MessageRunner;
   /** Replaced (never mutated) on add/remove, so a request can keep the array it started with. */
   #features: readonly SessionFeature[] = [];
   /** Whether any feature has a gotBody hook (else no 'end' listener is needed per body). */
@@ -72,7 +72,6 @@ export class Session extends EventEmitter<SessionEvents> {
   #userAgentRaw: string | null;
   #acceptLanguage: string | null = null;
   #acceptLanguageAuto = false;
-  #active = new Set<Cancellation>();
   #closed = false;
 
   constructor(options: SessionOptions = {}) {
@@ -96,11 +95,19 @@ export class Session extends EventEmitter<SessionEvents> {
       },
     );
     this.#pool = this.#transport.pool;
+    this.#runner = new MessageRunner({
+      session: this,
+      transport: this.#transport,
+      features: () => this.#features,
+      applyDefaultHeaders: (msg) => this.#applyDefaultHeaders(msg),
+      anyGotBody: () => this.#anyGotBody,
+      closed: () => this.#closed,
+    });
     this.#userAgentRaw = options.userAgent === null ? null : (checkOptionalString("userAgent", options.userAgent) ?? "");
     this.#userAgent = resolveUserAgent(this.#userAgentRaw);
     if (options.acceptLanguageAuto) this.acceptLanguageAuto = true;
     if (options.acceptLanguage != null) this.acceptLanguage = options.acceptLanguage;
-    if (options.defaultFeatures !== false) for (const make of defaultFeatureFactories) this.addFeature(make());
+    if (options.defaultFeatures !== false) for (const f of defaultFeatures()) this.addFeature(f);
     for (const f of options.features ?? []) this.addFeature(f);
   }
 
@@ -267,19 +274,19 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Sends `msg`; resolves at the response headers to the body as a stream. */
   async send(msg: Message, options: SendOptions = {}): Promise<ResponseBody> {
-    const { body } = await this.#send(msg, options);
+    const { body } = await this.#runner.run(msg, options);
     return new ResponseBody(body);
   }
 
   /** Sends `msg` and reads the whole response body. */
   async sendAndRead(msg: Message, options: SendOptions = {}): Promise<Uint8Array> {
-    const { body } = await this.#send(msg, options);
+    const { body } = await this.#runner.run(msg, options);
     return readAll(body);
   }
 
   /** Sends `msg` and writes the body into `target` with backpressure; resolves to the byte count. */
   async sendAndSplice(msg: Message, target: Writable | NodeJS.WritableStream, options: SpliceOptions = {}): Promise<number> {
-    const { body } = await this.#send(msg, options);
+    const { body } = await this.#runner.run(msg, options);
     let bytes = 0;
     body.on("data", (c: Uint8Array) => (bytes += c.length));
     try {
@@ -298,23 +305,35 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** A WHATWG fetch whose requests go through this session (pool, features, redirects). */
   readonly fetch: SessionFetch = (input, init) => sessionFetch(this.#sendForFetch, input, init);
-  readonly #sendForFetch = (msg: Message, options: SendOptions) => this.#send(msg, options);
+  readonly #sendForFetch = (msg: Message, options: SendOptions) => this.#runner.run(msg, options);
 
-  /** Upgrades `msg` to a WebSocket through the session's pipeline (libsoup's websocket_connect). */
+  /** Upgrades `msg` to a WebSocket through the session's message runner (libsoup's websocket_connect). */
   websocketConnect(msg: Message, options: WebsocketConnectOptions = {}): Promise<WebsocketConnection> {
     this.#assertOpen();
-    return websocketConnect(this, msg, options);
+    return websocketConnect(this.#runner, msg, options);
   }
 
-  /** Opens an idle connection to msg's origin (or keeps one that is open). */
+  /**
+   * Opens an idle connection to msg's origin (or keeps one that is open). A request to that
+   * origin made while it is still connecting takes that connection over.
+   */
   async preconnect(msg: Message, options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#assertOpen();
     await this.#transport.preconnect(msg, options.signal);
   }
 
+  /**
+   * The proxy the session uses for `msg`'s current URL, or null (direct). Resolved once per
+   * attempt: the transport and features (the auth manager picking proxy credentials) share
+   * the answer. Rejects with PROXY_FAILED when the resolver's answer is not a proxy URL.
+   */
+  proxyFor(msg: Message): Promise<URL | null> {
+    return this.#transport.proxyFor(msg);
+  }
+
   /** Cancels every pending request (they reject with ABORTED) and closes idle connections. */
   abort(): void {
-    for (const c of [...this.#active]) c.abort(new AbortError("The session aborted the request"));
+    this.#runner.abortAll(new AbortError("The session aborted the request"));
     this.#pool.closeIdle();
   }
 
@@ -343,157 +362,6 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#closed) throw new SessionClosedError();
   }
 
-  // ── the message lifecycle ─────────────────────────────────────────────────────────────
-
-  async #send(msg: Message, options: SendOptions): Promise<{ body: Readable }> {
-    if (!(msg instanceof Message)) throw new InvalidArgumentError("send() needs a Message");
-    this.#assertOpen();
-    if (options.priority !== undefined) msg.priority = options.priority;
-    const cancel = new Cancellation();
-    const signal = options.signal;
-    let onAbort: (() => void) | undefined;
-    if (signal) {
-      if (signal.aborted) throw new AbortError(undefined, { cause: signal.reason });
-      onAbort = () => cancel.abort(new AbortError(undefined, { cause: signal.reason }));
-      signal.addEventListener("abort", onAbort, { once: true });
-    }
-    this.#active.add(cancel);
-    const features = this.#features;
-    const metrics = msg.hasFlag(MessageFlags.COLLECT_METRICS) ? (msg.metrics = emptyMetrics()) : null;
-    if (metrics) metrics.fetchStart = performance.now();
-
-    let unqueued = false;
-    const unqueue = () => {
-      if (unqueued) return;
-      unqueued = true;
-      this.#active.delete(cancel);
-      if (signal && onAbort) signal.removeEventListener("abort", onAbort);
-      for (const f of features) if (f.requestUnqueued && !msg.isFeatureDisabled(f)) safely(() => f.requestUnqueued!(msg, this));
-      this.emit("request-unqueued", msg);
-      msg.emit("finished");
-    };
-
-    this.emit("request-queued", msg);
-    // The response the features are wrapping, until #watchBody takes charge of it: if a
-    // wrapBody hook throws or the request is aborted meanwhile, its connection is dropped here.
-    let unwatched: Transmitted | null = null;
-    let body: Readable | null = null;
-    try {
-      for (const f of features) if (f.requestQueued && !msg.isFeatureDisabled(f)) f.requestQueued(msg, this);
-      const final = (unwatched = await this.#runUntilFinal(msg, features, cancel, metrics));
-      body = final.body;
-      for (const f of features) {
-        if (f.wrapBody && !msg.isFeatureDisabled(f)) body = await f.wrapBody(msg, body, this);
-      }
-      // Aborted while a feature was wrapping the body (e.g. sniffing its first bytes).
-      if (cancel.aborted) throw toAbort(cancel.reason);
-      msg.emit("got-headers");
-      unwatched = null;
-      this.#watchBody(msg, features, final.body, body, final.conn, cancel, metrics, unqueue);
-      return { body };
-    } catch (err) {
-      if (unwatched !== null) {
-        // undici's body errors when destroyed before its end: nobody reads it any more.
-        body?.on("error", noop).destroy();
-        unwatched.body.on("error", noop).destroy();
-        if (unwatched.conn !== null) this.#pool.discard(unwatched.conn);
-      }
-      const mapped = cancel.aborted && !(err instanceof RedirectError) ? toAbort(cancel.reason, err) : mapTransportError(err);
-      unqueue();
-      throw mapped;
-    }
-  }
-
-  /** Sends, restarts and redirects until a response the caller should get. */
-  async #runUntilFinal(
-    msg: Message,
-    features: readonly SessionFeature[],
-    signal: Cancellation,
-    metrics: ReturnType<typeof emptyMetrics> | null,
-  ): Promise<Transmitted> {
-    for (;;) {
-      this.#applyDefaultHeaders(msg);
-      let synthetic: SyntheticResponse | void = undefined;
-      for (const f of features) {
-        if (!f.beforeSend || msg.isFeatureDisabled(f)) continue;
-        const r = f.beforeSend(msg, this);
-        synthetic = r instanceof Promise ? await r : r;
-        if (synthetic) break;
-      }
-      if (signal.aborted) throw toAbort(signal.reason);
-
-      let sent: Transmitted;
-      if (synthetic) {
-        msg.status = synthetic.status;
-        msg.reasonPhrase = synthetic.reasonPhrase ?? "";
-        msg.responseHeaders = synthetic.headers;
-        const b = synthetic.body;
-        sent = { conn: null, body: b instanceof Uint8Array ? Readable.from([Buffer.from(b.buffer, b.byteOffset, b.byteLength)]) : b };
-      } else {
-        try {
-          sent = await this.#transport.transmit(msg, signal, metrics);
-        } catch (err) {
-          if (err instanceof ProxyConnectError) {
-            // The proxy answered CONNECT with an error (e.g. 407): show it to the features as
-            // the message's response, so the auth feature can answer and restart.
-            msg.status = err.status;
-            msg.reasonPhrase = err.reasonPhrase;
-            msg.responseHeaders = err.headers;
-            sent = { conn: null, body: emptyBody() };
-          } else {
-            const mapped = signal.aborted ? toAbort(signal.reason, err) : mapTransportError(err);
-            for (const f of features) if (f.failed && !msg.isFeatureDisabled(f)) safely(() => f.failed!(msg, mapped, this));
-            throw mapped;
-          }
-        }
-      }
-
-      let restart = false;
-      for (const f of features) {
-        if (!f.gotHeaders || msg.isFeatureDisabled(f)) continue;
-        let r;
-        try {
-          r = f.gotHeaders(msg, this);
-          if (r instanceof Promise) r = await r;
-        } catch (err) {
-          this.#transport.discardBody(sent);
-          throw err;
-        }
-        if (r === "restart") restart = true;
-      }
-      if (signal.aborted) {
-        this.#transport.discardBody(sent);
-        throw toAbort(signal.reason);
-      }
-
-      const canResend = msg.bodyReplayable || !msg.bodyUsed;
-      if (restart && canResend) {
-        await this.#restart(msg, features, sent);
-        continue;
-      }
-      if (isRedirectStatus(msg.status) && !msg.hasFlag(MessageFlags.NO_REDIRECT) && wouldRedirect(msg)) {
-        const target = redirectTarget(msg); // throws REDIRECT_NO_LOCATION / REDIRECT_BAD_URI
-        const keepsBody = msg.status === 307 || msg.status === 308;
-        if (!keepsBody || canResend) {
-          applyRedirect(msg, target);
-          await this.#restart(msg, features, sent);
-          continue;
-        }
-      }
-      return sent;
-    }
-  }
-
-  async #restart(msg: Message, features: readonly SessionFeature[], sent: Transmitted): Promise<void> {
-    this.#transport.discardBody(sent);
-    if (++msg.restartCount > MAX_RESTARTS) {
-      throw new RedirectError("TOO_MANY_REDIRECTS", `Gave up after ${MAX_RESTARTS} redirects or restarts`);
-    }
-    msg._resetResponse();
-    for (const f of features) if (f.restarted && !msg.isFeatureDisabled(f)) f.restarted(msg, this);
-    msg.emit("restarted");
-  }
-
   #applyDefaultHeaders(msg: Message): void {
     const h = msg.requestHeaders;
     const ua = this.#userAgent;
@@ -501,70 +369,9 @@ export class Session extends EventEmitter<SessionEvents> {
     const al = this.#acceptLanguage;
     if (al !== null && !h.has("Accept-Language")) h.set("Accept-Language", al);
   }
-
-  /** Ties connection release, gotBody and unqueue to the life of the body the caller reads. */
-  #watchBody(
-    msg: Message,
-    features: readonly SessionFeature[],
-    raw: Readable,
-    body: Readable,
-    conn: PooledConnection | null,
-    cancel: Cancellation,
-    metrics: ReturnType<typeof emptyMetrics> | null,
-    unqueue: () => void,
-  ): void {
-    // The connection goes back on 'end' (before the reader's own 'end' handler resolves, so
-    // the caller's next request finds it idle); a body closed before its end costs the
-    // connection. When no feature wrapped the body, the body's own 'close' handler below
-    // does that check, saving a listener per request.
-    let released = conn === null;
-    if (conn !== null) {
-      raw.once("end", () => {
-        released = true;
-        this.#pool.release(conn);
-      });
-      if (raw !== body) {
-        raw.once("close", () => {
-          if (!released) {
-            released = true;
-            this.#pool.discard(conn);
-          }
-        });
-      }
-    }
-    if (metrics && conn === null) metrics.responseStart = metrics.responseEnd = performance.now();
-    const onAbort = () => body.destroy(toAbort(cancel.reason));
-    cancel.addEventListener("abort", onAbort);
-    if (this.#anyGotBody) {
-      body.once("end", () => {
-        for (const f of features) if (f.gotBody && !msg.isFeatureDisabled(f)) safely(() => f.gotBody!(msg, this));
-      });
-    }
-    body.once("close", () => {
-      cancel.removeEventListener("abort", onAbort);
-      if (!released && raw === body) {
-        released = true;
-        this.#pool.discard(conn!);
-      } else if (!raw.destroyed && !raw.readableEnded) raw.destroy();
-      unqueue();
-    });
-    // An error on the body is delivered to whoever reads it; never crash the process.
-    body.on("error", noop);
-  }
 }
-
-function noop(): void {}
 
 function toAbort(reason: unknown, cause?: unknown): AbortError {
   if (reason instanceof AbortError) return reason;
   return new AbortError(undefined, { cause: cause ?? reason });
-}
-
-/** Hooks that run after the fact (unqueued, failed, gotBody) must not break the caller. */
-function safely(fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    process.emitWarning(`sessionkit: a session feature hook threw: ${(err as Error)?.message ?? String(err)}`);
-  }
 }

@@ -1,11 +1,15 @@
 /**
  * The session's network half: which connection a message goes over (direct, through an
- * HTTP proxy, or through a CONNECT tunnel), one round trip over it, and the connection
- * settings every new connection is built from (timeouts, local address, remote
- * connectable, TLS). The Session owns the message lifecycle (features, restarts,
- * redirects); this file owns the wire. Settings are plain fields: the Session validates
- * them in its property setters and writes them here, and new connections use the values
- * current when they open.
+ * HTTP proxy, or through a CONNECT tunnel), one attempt over it (an HTTP round trip or a
+ * WebSocket handshake), and the connection settings every new connection is built from
+ * (timeouts, local address, remote connectable, TLS). The runner (runner.ts) owns the
+ * message lifecycle (features, restarts, redirects); this file owns the wire.
+ *
+ * Connection ownership lives here, whole: the transport acquires a pooled connection for
+ * an attempt and ties its release to the response body it hands out, at the moment it
+ * hands it out. The body's 'end' puts the connection back in the pool; a body closed before
+ * its end drops it. Nothing downstream (features wrapping or peeking at the body, the
+ * caller, a finalizer for a body nobody read) needs to know there is a connection at all.
  */
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
@@ -18,16 +22,24 @@ import { ConnectionPool, type ClientSettings, type PoolLimits, type PooledConnec
 import { directResolver, type ProxyResolver } from "./proxy.js";
 import type { TlsDatabase, TlsInteraction } from "./session-options.js";
 import { mapTransportError } from "./transport-errors.js";
+import { websocketHandshake, type UpgradeOptions } from "./upgrade.js";
+import type { WebsocketConnection } from "./websocket-connection.js";
 
-/** A response as the transport got it: the body stream and the connection it holds (null: not from the network). */
+/**
+ * What one attempt produced: the response body (its connection, if any, is released or
+ * dropped by the body's own end or close) and, for a WebSocket handshake that succeeded,
+ * the open connection.
+ */
 export interface Transmitted {
-  conn: PooledConnection | null;
   body: Readable;
+  upgraded: WebsocketConnection | null;
 }
 
 type Metrics = ReturnType<typeof emptyMetrics>;
 
 const kIdempotent = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+/** A body dropped for a restart is drained up to this size to keep its connection. */
+const DRAIN_LIMIT = 65536;
 
 export interface TransportSettings {
   timeout: number;
@@ -36,6 +48,14 @@ export interface TransportSettings {
   proxyResolver: ProxyResolver | null;
   tlsDatabase: TlsDatabase | undefined;
   tlsInteraction: TlsInteraction | null;
+}
+
+interface Route {
+  key: string;
+  settings: () => ClientSettings;
+  viaHttpProxy: boolean;
+  target: URL;
+  proxy: URL | null;
 }
 
 export class Transport {
@@ -48,19 +68,26 @@ export class Transport {
     this.settings = settings;
   }
 
-  /** Opens an idle connection to msg's origin (or keeps one that is open). */
-  async preconnect(msg: Message, signal?: AbortSignal): Promise<void> {
-    const proxy = await this.resolveProxy(msg.url);
-    const { key, settings } = this.route(msg, proxy);
-    if (signal?.aborted) throw new AbortError();
-    await this.pool.preconnect(key, settings);
+  /**
+   * The proxy for the message's current URL (validated), or null for direct: resolved once
+   * per attempt and URL, and shared by everyone who asks during that attempt (the transport
+   * itself, the auth feature choosing proxy credentials).
+   */
+  proxyFor(msg: Message): Promise<URL | null> {
+    const href = msg.url.href;
+    const memo = msg._proxy;
+    if (memo !== null && memo.href === href) return memo.proxy;
+    const proxy = this.#resolveProxy(msg.url);
+    // A failure is reported by whoever awaits it; the memo itself must not be unhandled.
+    proxy.catch(() => undefined);
+    msg._proxy = { href, proxy };
+    return proxy;
   }
 
-  /** The proxy for `url` (validated), or null for direct. */
-  async resolveProxy(url: URL): Promise<URL | null> {
+  async #resolveProxy(url: URL): Promise<URL | null> {
     const resolver = this.settings.proxyResolver;
     if (resolver === null || resolver === directResolver) return null;
-    const r = resolver(url);
+    const r = resolver(toHttpUrl(url));
     const value = r instanceof Promise ? await r : r;
     if (value === null || value === undefined || value === "") return null;
     try {
@@ -73,44 +100,58 @@ export class Transport {
   }
 
   /** Which pool key (and how to build its connections) a message uses. */
-  route(msg: Message, proxy: URL | null): { key: string; settings: () => ClientSettings; viaHttpProxy: boolean; target: URL } {
+  #route(msg: Message, proxy: URL | null, tunnel = false): Route {
     const target = toHttpUrl(msg.url);
     const https = target.protocol === "https:";
-    const viaHttpProxy = proxy !== null && !https;
-    const key = proxy === null ? target.origin : https ? `tunnel ${proxy.origin} ${target.origin}` : `proxy ${proxy.origin}`;
+    const viaHttpProxy = proxy !== null && !https && !tunnel;
+    const key = proxy === null ? target.origin : viaHttpProxy ? `proxy ${proxy.origin}` : `tunnel ${proxy.origin} ${target.origin}`;
     const settings = (): ClientSettings => ({
       origin: viaHttpProxy ? proxy!.origin : target.origin,
       idleTimeout: this.pool.limits.idleTimeout,
       timeout: this.settings.timeout,
-      connector: createConnector({
-        target,
-        proxy,
-        timeout: this.settings.timeout,
-        localAddress: this.settings.localAddress ?? undefined,
-        remoteConnectable: this.settings.remoteConnectable ?? undefined,
-        tls: {
-          ca: this.settings.tlsDatabase,
-          cert: this.settings.tlsInteraction?.cert,
-          key: this.settings.tlsInteraction?.key,
-          passphrase: this.settings.tlsInteraction?.passphrase,
-        },
-        proxyAuthorization: () => msg.requestHeaders.get("Proxy-Authorization"),
-      }),
+      connector: this.#connector(msg, target, proxy, tunnel),
     });
-    return { key, settings, viaHttpProxy, target };
+    return { key, settings, viaHttpProxy, target, proxy };
+  }
+
+  #connector(msg: Message, target: URL, proxy: URL | null, tunnel: boolean) {
+    const s = this.settings;
+    return createConnector({
+      target,
+      proxy,
+      tunnel,
+      timeout: s.timeout,
+      localAddress: s.localAddress ?? undefined,
+      remoteConnectable: s.remoteConnectable ?? undefined,
+      tls: { ca: s.tlsDatabase, cert: s.tlsInteraction?.cert, key: s.tlsInteraction?.key, passphrase: s.tlsInteraction?.passphrase },
+      proxyAuthorization: () => msg.requestHeaders.get("Proxy-Authorization"),
+    });
+  }
+
+  #acquire(msg: Message, route: Route, signal: Cancellation | undefined, newConnection: boolean): Promise<PooledConnection> {
+    return this.pool.acquire(route.key, route.settings, {
+      priority: msg.priority,
+      signal,
+      newConnection,
+      waitTimeout: this.settings.timeout,
+      label: route.target.origin,
+    });
+  }
+
+  /** Opens an idle connection to msg's origin (or keeps one that is open). */
+  async preconnect(msg: Message, signal?: AbortSignal): Promise<void> {
+    const route = this.#route(msg, await this.proxyFor(msg));
+    if (signal?.aborted) throw new AbortError();
+    await this.pool.preconnect(route.key, route.settings);
   }
 
   /** One network round trip for the message's current URL. */
   async transmit(msg: Message, signal: Cancellation, metrics: Metrics | null): Promise<Transmitted> {
-    const proxy = await this.resolveProxy(msg.url);
-    const { key, settings, viaHttpProxy, target } = this.route(msg, proxy);
+    const route = this.#route(msg, await this.proxyFor(msg));
+    const { viaHttpProxy, target, proxy } = route;
     let retried = false;
     for (;;) {
-      const conn = await this.pool.acquire(key, settings, {
-        priority: msg.priority,
-        signal,
-        newConnection: msg.hasFlag(MessageFlags.NEW_CONNECTION) || retried,
-      });
+      const conn = await this.#acquire(msg, route, signal, msg.hasFlag(MessageFlags.NEW_CONNECTION) || retried);
       const reused = !conn.fresh;
       const headers = msg.requestHeaders._flat as string[];
       const sendHeaders = viaHttpProxy
@@ -147,12 +188,46 @@ export class Transport {
         }
         throw e;
       }
-      msg.status = res.statusCode;
-      msg.reasonPhrase = (res as { statusText?: string }).statusText ?? "";
-      msg.responseHeaders = MessageHeaders.fromUndici(res.headers as Record<string, string | string[]>);
+      this.#own(conn, res.body);
+      msg._setResponse(
+        res.statusCode,
+        (res as { statusText?: string }).statusText ?? "",
+        MessageHeaders.fromUndici(res.headers as Record<string, string | string[]>),
+      );
       if (metrics) this.#fillMetrics(metrics, conn, socketBefore, res.body);
-      return { conn, body: res.body };
+      return { body: res.body, upgraded: null };
     }
+  }
+
+  /**
+   * One WebSocket handshake for the message's current URL. It holds a place in the pool for
+   * the handshake (so the session's limits, priorities and waiting-time timeout apply as to
+   * any request), through the same proxy answer and TLS settings; the upgraded socket then
+   * leaves the pool, as libsoup steals it from its connection manager.
+   */
+  async upgrade(msg: Message, signal: Cancellation, options: UpgradeOptions): Promise<Transmitted> {
+    // An upgrade cannot be proxied in absolute form: through a proxy it always tunnels.
+    const route = this.#route(msg, await this.proxyFor(msg), true);
+    const slot = await this.#acquire(msg, route, signal, true);
+    try {
+      return await websocketHandshake(msg, route.settings().connector, signal, this.settings.timeout, options);
+    } finally {
+      this.pool.discard(slot);
+    }
+  }
+
+  /** Ties the connection's return to the pool to the end of `body`; any other close drops it. */
+  #own(conn: PooledConnection, body: Readable): void {
+    let done = false;
+    body.once("end", () => {
+      done = true;
+      this.pool.release(conn);
+    });
+    body.once("close", () => {
+      if (done) return;
+      done = true;
+      this.pool.discard(conn);
+    });
   }
 
   #fillMetrics(m: Metrics, conn: PooledConnection, before: { r: number; w: number }, body: Readable): void {
@@ -182,35 +257,25 @@ export class Transport {
       }
     });
   }
+}
 
-  /** Drops a response body we will not hand out; small bodies are drained to keep the connection. */
-  discardBody(sent: Transmitted): void {
-    const { body, conn } = sent;
-    if (conn === null) {
-      body.destroy();
-      return;
-    }
-    const len = Number(body.readableLength);
-    if (body.readableEnded) {
-      this.pool.release(conn);
-      return;
-    }
-    // Drain up to 64 KiB so the connection can be reused; beyond that, close it.
-    let seen = len;
-    body.on("data", (c: Buffer) => {
-      seen += c.length;
-      if (seen > 65536) body.destroy();
-    });
-    body.once("end", () => this.pool.release(conn));
-    body.once("error", () => undefined);
-    body.once("close", () => {
-      if (!body.readableEnded) this.pool.discard(conn);
-    });
-  }
+/**
+ * Drops a response body that will not be handed out (a restart or redirect). Small bodies
+ * are read to their end so that their connection is kept; past DRAIN_LIMIT it is closed.
+ */
+export function discardBody(body: Readable): void {
+  if (body.readableEnded || body.destroyed) return;
+  let seen = Number(body.readableLength);
+  body.on("data", (c: Buffer) => {
+    seen += c.length;
+    if (seen > DRAIN_LIMIT) body.destroy();
+  });
+  body.on("error", () => undefined);
+  body.resume();
 }
 
 /** ws:/wss: URLs travel as http:/https: for the HTTP part (the upgrade). */
-function toHttpUrl(url: URL): URL {
+export function toHttpUrl(url: URL): URL {
   if (url.protocol === "ws:" || url.protocol === "wss:") {
     const u = new URL(url.href);
     u.protocol = url.protocol === "ws:" ? "http:" : "https:";

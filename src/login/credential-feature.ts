@@ -1,7 +1,16 @@
 /**
- * The session feature a CredentialSession installs (order FeatureOrder.LOGIN). It is thin
- * on purpose: it asks the controller (the CredentialSession) for usable credentials before
- * each attempt, and on a header-visible "token expired" marks the message and restarts it.
+ * The session feature a CredentialSession installs (order FeatureOrder.LOGIN). It is an
+ * ordinary feature on the session's runner hooks, with no send path of its own, so every
+ * way of sending through the HTTP session (`http.send`, `sendAndRead`, `sendAndSplice`,
+ * `fetch`, `websocketConnect`, and the credential session's own shortcuts to them) gets
+ * the same treatment. It is thin on purpose: it asks the controller (the CredentialSession)
+ * for usable credentials before each attempt, and on a "token expired" answer marks the
+ * message and restarts it, once:
+ *
+ * - seen in the headers (gotHeaders), or
+ * - seen only in a small body (atproto's 400 `{"error":"ExpiredToken"}`, astrometry.net's
+ *   200 `{"status":"error"}`): the runner's bounded body hook (wantsBody / inspectBody) lets
+ *   the feature read up to `maxInspect` bytes of a response the profile says may say so.
  *
  * Why gotHeaders does not refresh by itself: it runs while the response still holds its
  * connection. With 1,000 requests in gotHeaders and `maxConnsPerHost: 2`, a refresh call
@@ -9,11 +18,11 @@
  * session drains the response (freeing the connection), and the refresh happens in the next
  * `beforeSend`, where no request holds a connection yet.
  */
-import { FeatureOrder, type SessionFeature } from "../http/feature.js";
+import { FeatureOrder, type GotHeadersResult, type SessionFeature } from "../http/feature.js";
 import type { MessageHeaders } from "../http/headers.js";
 import type { Message } from "../http/message.js";
 
-/** Per-message bookkeeping, kept across restarts and the wrapper's one retry. */
+/** Per-message bookkeeping, kept across restarts. */
 export interface MessageTag {
   /** Credential generation this message last went out with (-1: sent without credentials). */
   sentGen: number;
@@ -35,6 +44,14 @@ export interface CredentialController {
    */
   prepare(msg: Message, tag: MessageTag, origin: string): void | Promise<void>;
   expiredByHeaders(status: number, headers: MessageHeaders): boolean;
+  /** Largest body to look at for `expiredByBody` (0: never look at bodies). */
+  readonly maxInspect: number;
+  /** Whether this response may say "expired" only in its body (the profile's inspectBody). */
+  inspectBody(status: number, headers: MessageHeaders): boolean;
+  /** Body verdict on the parsed JSON (null when not JSON). */
+  expiredByBody(status: number, headers: MessageHeaders, json: unknown): boolean;
+  /** Once per message as it is queued: lets the controller start a refresh that is due. */
+  queued(msg: Message): void;
 }
 
 export class CredentialFeature implements SessionFeature {
@@ -65,6 +82,10 @@ export class CredentialFeature implements SessionFeature {
     return this.#tags.get(msg);
   }
 
+  requestQueued(msg: Message): void {
+    this.#controller.queued(msg);
+  }
+
   beforeSend(msg: Message): void | Promise<void> {
     const known = this.#tags.get(msg);
     // A message we already gave credentials stays ours on its origin even when the scope
@@ -79,14 +100,44 @@ export class CredentialFeature implements SessionFeature {
     return this.#controller.prepare(msg, known ?? this.tag(msg), msg.url.origin);
   }
 
-  gotHeaders(msg: Message): void | "restart" {
+  gotHeaders(msg: Message): GotHeadersResult {
+    const tag = this.#retryable(msg);
+    if (tag === null || !this.#controller.expiredByHeaders(msg.status, msg.responseHeaders)) return;
+    return this.#restartFor(tag);
+  }
+
+  wantsBody(msg: Message): number | void {
+    const c = this.#controller;
+    if (c.maxInspect === 0 || this.#retryable(msg) === null) return;
+    if (c.inspectBody(msg.status, msg.responseHeaders)) return c.maxInspect;
+  }
+
+  inspectBody(msg: Message, body: Uint8Array): GotHeadersResult {
+    const tag = this.#retryable(msg);
+    if (tag === null || !this.#controller.expiredByBody(msg.status, msg.responseHeaders, parseJson(body))) return;
+    return this.#restartFor(tag);
+  }
+
+  /** The tag of a message that went out with our credentials and may still be retried. */
+  #retryable(msg: Message): MessageTag | null {
     const tag = this.#tags.get(msg);
-    if (tag === undefined || tag.sentGen < 0 || tag.retried) return;
-    if (!this.#controller.expiredByHeaders(msg.status, msg.responseHeaders)) return;
     // Exactly one retry, and only when the body can be sent again.
-    if (!msg.bodyReplayable) return;
+    if (tag === undefined || tag.sentGen < 0 || tag.retried || !msg.bodyReplayable) return null;
+    return tag;
+  }
+
+  #restartFor(tag: MessageTag): "restart" {
     tag.retried = true;
     tag.renewFor = tag.sentGen;
     return "restart";
+  }
+}
+
+/** The body parsed as JSON, or null when it is not JSON. */
+export function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+  } catch {
+    return null;
   }
 }

@@ -12,15 +12,18 @@
  * - session change events, awaited before the triggering call returns;
  * - session strings (export / import).
  *
- * Body-only "token expired" answers are caught in this object's own send path (`send`,
- * `sendAndRead`, `fetch`; see send-retry.ts); `http.send()` directly gets everything else.
+ * "Token expired" answers, in the headers or only in a small body, are caught by the
+ * feature on the session's runner hooks (credential-feature.ts), so `cred.http.send()`,
+ * `cred.http.fetch()`, `cred.http.websocketConnect()` and this object's shortcuts to them
+ * all behave the same: there is no second send path.
  */
-import type { Readable } from "node:stream";
+import type { Writable } from "node:stream";
 import { InvalidArgumentError, SessionClosedError } from "../errors.js";
-import { ResponseBody, readAll } from "../http/body.js";
-import { sessionFetch } from "../http/fetch.js";
+import type { ResponseBody } from "../http/body.js";
 import type { Message } from "../http/message.js";
-import { Session, type SendOptions, type SessionOptions } from "../http/session.js";
+import { Session, type SendOptions, type SessionOptions, type SpliceOptions } from "../http/session.js";
+import type { WebsocketConnectOptions } from "../http/websocket.js";
+import type { WebsocketConnection } from "../http/websocket-connection.js";
 import { CredentialFeature, type MessageTag } from "./credential-feature.js";
 import { InvalidSessionStringError, LoginFailedError, NotLoggedInError, SessionExpiredError } from "./errors.js";
 import { exchange } from "./exchange.js";
@@ -28,7 +31,6 @@ import type { CredentialProfile, Exchange, ExchangeKind, ProfileContext } from "
 import { LoginGate } from "./rate-limit.js";
 import { notifyListeners, SessionChange, type SessionChangeListener, type SessionEventName } from "./session-events.js";
 import { decodeSessionString, encodeSessionString, isSessionkitString, MAX_SESSION_STRING_LENGTH } from "./session-string.js";
-import { sendWithExpiryRetry, type SendPath } from "./send-retry.js";
 import { SingleFlight } from "./single-flight.js";
 import type { SessionFetch } from "../http/fetch-types.js";
 import { refreshSchedule } from "./token-clock.js";
@@ -68,7 +70,6 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
   readonly #profile: CredentialProfile<C, S>;
   readonly #feature: CredentialFeature;
   readonly #ctx: ProfileContext;
-  readonly #sendPath: SendPath;
   readonly #marginMs: number;
   readonly #skewMs: number;
   readonly #maxInspect: number;
@@ -115,13 +116,16 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
       inScope: (url) => this.#profile.inScope(url, this.#state ?? this.#scopeState),
       prepare: (msg, tag, origin) => this.#prepare(msg, tag, origin),
       expiredByHeaders: (status, headers) => this.#profile.expiredByHeaders?.(status, headers) ?? false,
+      maxInspect: profile.expiredByBody === undefined ? 0 : this.#maxInspect,
+      inspectBody: (status, headers) => this.#profile.inspectBody?.(status, headers) ?? false,
+      expiredByBody: (status, headers, json) => this.#profile.expiredByBody?.(status, headers, json) ?? false,
+      queued: (msg) => this.#queued(msg),
     });
     // A Session keeps one feature per class, so one credential session per HTTP session.
     if (!this.http.addFeature(this.#feature)) {
       throw new InvalidArgumentError("This Session already has a credential session installed; use one Session per credential session");
     }
     this.#ctx = { http: this.http, exchange: (msg, kind) => this.#exchange(msg, kind) };
-    this.#sendPath = { http: this.http, feature: this.#feature, profile, maxInspect: this.#maxInspect };
   }
 
   // ── state ─────────────────────────────────────────────────────────────────────────────
@@ -357,45 +361,56 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
     return exchange(this.http, msg, kind, gate);
   }
 
-  // ── sending ───────────────────────────────────────────────────────────────────────────
-
-  /** Sends through the HTTP session with credentials; resolves at the headers. */
-  async send(msg: Message, options: SendOptions = {}): Promise<ResponseBody> {
-    return new ResponseBody(await this.#sendRaw(msg, options));
-  }
-
-  /** Sends and reads the whole body. */
-  async sendAndRead(msg: Message, options: SendOptions = {}): Promise<Uint8Array> {
-    return readAll(await this.#sendRaw(msg, options));
-  }
-
   /**
-   * WHATWG fetch with credentials. It reuses the session's fetch adapter (http/fetch.ts)
-   * over this object's send path, so body-only expiry is handled for fetch as well.
+   * A refresh that is due starts as the message is queued, before its trip through the
+   * session's hooks, so in a burst of requests the refresh call is the first to reach the
+   * connection pool (the requests wait for it in beforeSend either way). Its outcome reaches
+   * each request through prepare(), which joins the same flight. Only the first request of
+   * a burst starts it; the others find it running.
    */
-  readonly fetch: SessionFetch = (input, init) => sessionFetch(this.#fetchTarget, input, init);
-
-  // sessionFetch runs a message through a send path; this one adds credentials and refresh.
-  readonly #fetchTarget = async (msg: Message, options: SendOptions) => ({ body: await this.#sendRaw(msg, options) });
-
-  async #sendRaw(msg: Message, options: SendOptions): Promise<Readable> {
-    this.#assertOpen();
-    // A due refresh starts here, before this message's trip through the session's hooks, so
-    // in a burst of requests the refresh call is the first to reach the connection pool
-    // (the requests wait for it in beforeSend either way). Its outcome reaches this request
-    // through prepare(), which joins the same flight.
-    // Only the first request of a burst starts it; the others find it running (and do not
-    // each hang a no-op handler on it).
+  #queued(msg: Message): void {
     if (
       this.#state !== null &&
       this.#renewFlight.current === null &&
       this.#loginFlight.current === null &&
       Date.now() >= this.#accessRefreshAt &&
+      !msg.isFeatureDisabled(this.#feature) &&
       this.#profile.inScope(msg.url, this.#state)
     ) {
       this.#renew(this.#gen).catch(() => undefined);
     }
-    return sendWithExpiryRetry(this.#sendPath, msg, options);
+  }
+
+  // ── sending: shortcuts to the HTTP session (the feature does the work) ─────────────────
+
+  /** `http.send(msg)`: sends with credentials; resolves at the headers. */
+  send(msg: Message, options: SendOptions = {}): Promise<ResponseBody> {
+    this.#assertOpen();
+    return this.http.send(msg, options);
+  }
+
+  /** `http.sendAndRead(msg)`: sends and reads the whole body. */
+  sendAndRead(msg: Message, options: SendOptions = {}): Promise<Uint8Array> {
+    this.#assertOpen();
+    return this.http.sendAndRead(msg, options);
+  }
+
+  /** `http.sendAndSplice(msg, target)`. */
+  sendAndSplice(msg: Message, target: Writable | NodeJS.WritableStream, options: SpliceOptions = {}): Promise<number> {
+    this.#assertOpen();
+    return this.http.sendAndSplice(msg, target, options);
+  }
+
+  /** `http.fetch`: WHATWG fetch with credentials. */
+  readonly fetch: SessionFetch = (input, init) => {
+    this.#assertOpen();
+    return this.http.fetch(input, init);
+  };
+
+  /** `http.websocketConnect(msg)`: the handshake carries the credentials and refreshes like any request. */
+  websocketConnect(msg: Message, options: WebsocketConnectOptions = {}): Promise<WebsocketConnection> {
+    this.#assertOpen();
+    return this.http.websocketConnect(msg, options);
   }
 
   // ── lifecycle ─────────────────────────────────────────────────────────────────────────

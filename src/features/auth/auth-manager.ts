@@ -160,7 +160,7 @@ export class AuthManager implements SessionFeature {
     if (p.auth === null && (this.#proxies.size === 0 || skipCache)) return this.#apply(msg, "Proxy-Authorization", p, null);
     // Only send proxy credentials to the proxy they belong to: after a redirect the message
     // may go direct or through another proxy, and an origin server must never see them.
-    return resolveProxy(session, msg.url).then((proxy) => {
+    return resolveProxy(session, msg).then((proxy) => {
       const origin = proxy?.origin ?? null;
       let auth: Auth | null = null;
       if (origin !== null && p.auth !== null && p.proxy === origin) auth = p.auth;
@@ -267,7 +267,7 @@ export class AuthManager implements SessionFeature {
     const { auth, challenge } = picked;
     let fromUrl = isProxy ? null : st.urlCreds;
     if (isProxy) {
-      const proxy = await resolveProxy(session, msg.url);
+      const proxy = await resolveProxy(session, msg);
       side.proxy = proxy?.origin ?? null;
       // `http://user:pass@proxy:3128` from the resolver (HTTP_PROXY): tried first, once.
       if (proxy?.creds && side.rounds === 0 && !side.proxyUrlUsed) fromUrl = { origin: proxy.origin, ...proxy.creds };
@@ -420,18 +420,24 @@ function safeDecode(s: string): string {
   }
 }
 
-/** The proxy the session uses for `url` (its origin and any userinfo), or null (direct). */
-async function resolveProxy(session: Session, url: URL): Promise<{ origin: string; creds: { username: string; password: string } | null } | null> {
-  const resolver = session.proxyResolver;
-  if (resolver === null) return null;
+/**
+ * The proxy the session uses for the message's current attempt (its origin and any
+ * userinfo), or null (direct). It is the transport's own answer (session.proxyFor), so the
+ * credentials go to exactly the proxy the request goes through; an invalid answer fails the
+ * request in the transport with PROXY_FAILED, and here it simply means no proxy credentials.
+ */
+async function resolveProxy(
+  session: Session,
+  msg: Message,
+): Promise<{ origin: string; creds: { username: string; password: string } | null } | null> {
+  let proxy: URL | null;
   try {
-    const value = await resolver(url);
-    if (value === null || value === undefined || value === "") return null;
-    const proxy = new URL(value.includes("://") ? value : `http://${value}`);
-    const creds =
-      proxy.username !== "" || proxy.password !== "" ? { username: safeDecode(proxy.username), password: safeDecode(proxy.password) } : null;
-    return { origin: proxy.origin, creds };
+    proxy = await session.proxyFor(msg);
   } catch {
     return null;
   }
+  if (proxy === null) return null;
+  const creds =
+    proxy.username !== "" || proxy.password !== "" ? { username: safeDecode(proxy.username), password: safeDecode(proxy.password) } : null;
+  return { origin: proxy.origin, creds };
 }

@@ -1,9 +1,8 @@
 /**
- * The auth feature: AuthManager and the Basic, Digest and Bearer schemes. Importing this
- * module makes every new Session carry an AuthManager by default, as libsoup does.
+ * The auth feature: AuthManager and the Basic, Digest and Bearer schemes. Every Session
+ * carries an AuthManager by default, as libsoup's do; the Session composes it itself
+ * (http/session.ts), so importing this module changes nothing.
  */
-import { registerDefaultFeature } from "../../http/session.js";
-import { AuthManager } from "./auth-manager.js";
 
 export { AuthManager } from "./auth-manager.js";
 export { Auth, isAuthClass } from "./auth.js";
@@ -14,5 +13,3 @@ export { AuthBearer } from "./bearer.js";
 export { AuthError } from "./errors.js";
 export { parseChallenges, parseChallengeHeaders, parseAuthParams, decodeExtValue, encodeExtValue } from "./challenge-parser.js";
 export type { AuthChallenge } from "./challenge-parser.js";
-
-registerDefaultFeature(() => new AuthManager());

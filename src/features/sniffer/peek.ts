@@ -86,8 +86,14 @@ export class PrefixedReadable extends Readable {
       this.destroy(this.#peeked.error);
       return;
     }
-    if (this.#peeked.ended) {
+    // The source may have ended right after the peek's window filled (its 'end' can fire in
+    // the same read, after the peek stopped listening): then there is nothing left to wait for.
+    if (this.#peeked.ended || this.#source.readableEnded) {
       this.push(null);
+      return;
+    }
+    if (this.#source.errored || this.#source.destroyed) {
+      this.destroy(this.#source.errored ?? truncated());
       return;
     }
     if (!this.#attached) this.#attach();
