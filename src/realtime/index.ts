@@ -32,4 +32,5 @@ export {
   UpgradeRefusedError,
 } from "./errors.js";
 export { InvalidValueError, DEFAULT_MAX_VALUE_DEPTH } from "./protocol.js";
+export { httpSessionRef } from "./server-http-session.js";
 export type { HttpSessionSource, HttpSessionInfo, HttpSessionEnded, HttpSessionEndReason } from "./server-http-session.js";

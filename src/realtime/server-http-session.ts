@@ -1,7 +1,7 @@
 /**
  * Realtime sessions bound to the HTTP session of the same user (`sessionkit/server`): the
- * upgrade request carries the session cookie, the server session's id and owner become
- * fixed properties of the realtime session, and when the server session ends (logout,
+ * upgrade request carries the session cookie, the server session (by a digest of its id)
+ * and its owner become fixed properties of the realtime session, and when the server session ends (logout,
  * regenerate, revocation of the owner, on any node) the realtime sessions bound to it
  * close with AUTHENTICATION_REVOKED.
  *
@@ -9,6 +9,7 @@
  * server code: `sessionMiddleware(...)` fits it as it is, and so does any object with the
  * two methods.
  */
+import { createHash } from "node:crypto";
 import { CloseReason } from "./close-reason.js";
 import type { ServerSession } from "./server-session.js";
 
@@ -61,9 +62,19 @@ export async function readBinding(source: HttpSessionSource, cookieHeader: strin
   return { ok: true, id: info.id, owner };
 }
 
+/**
+ * The `$HttpSession` property of realtime sessions bound to the server session `id`: a
+ * SHA-256 digest (base64url) of the id, never the id itself, which is a credential (the
+ * key of the session in the store). Use it to reach a user's sockets from an HTTP handler:
+ * `server.sendToFilter({ $HttpSession: httpSessionRef(id) }, path, value)`.
+ */
+export function httpSessionRef(id: string): string {
+  return createHash("sha256").update(id).digest("base64url");
+}
+
 /** The fixed properties a bound session carries. `$Owner` is "" when the server session names none. */
 export function bindingProperties(binding: { id: string; owner: string }): Record<string, string> {
-  return { $HttpSession: binding.id, $Owner: binding.owner };
+  return { $HttpSession: httpSessionRef(binding.id), $Owner: binding.owner };
 }
 
 /**
@@ -80,6 +91,6 @@ export async function checkResumeBinding(
   if (bound === undefined) return undefined;
   const now = await readBinding(source, cookieHeader);
   if (!now.ok && now.reason === CloseReason.INTERNAL_ERROR) return { reason: now.reason, error: now.error };
-  if (!now.ok || now.id !== bound) return { reason: CloseReason.AUTHENTICATION_REVOKED };
+  if (!now.ok || httpSessionRef(now.id) !== bound) return { reason: CloseReason.AUTHENTICATION_REVOKED };
   return undefined;
 }

@@ -73,8 +73,8 @@ export interface RealtimeServerOptions {
    * Authenticate upgrades from the `sessionkit/server` session cookie: pass the
    * `sessionMiddleware(...)` (or anything with its `readSession` and `onSessionEnded`).
    * An upgrade without a live server session is refused with ACCESS_DENIED; the realtime
-   * session gets `$HttpSession` (the server session id, kept on the server side) and
-   * `$Owner`, and closes with AUTHENTICATION_REVOKED when that server session ends.
+   * session gets `$HttpSession` (`httpSessionRef(id)`: a digest, the id is a credential)
+   * and `$Owner`, and closes with AUTHENTICATION_REVOKED when that server session ends.
    */
   httpSessions?: HttpSessionSource;
 }

@@ -28,7 +28,7 @@ import {
   type ServerHandler,
 } from "./server-options.js";
 import { resumeSession } from "./server-resume.js";
-import { bindingProperties, checkResumeBinding, readBinding, type HttpSessionEnded } from "./server-http-session.js";
+import { bindingProperties, checkResumeBinding, httpSessionRef, readBinding, type HttpSessionEnded } from "./server-http-session.js";
 import { addressKey, PendingHandshakes, SessionTable } from "./server-limits.js";
 import { newSessionId } from "./session-id.js";
 import { hashToken, newResumeToken } from "./tokens.js";
@@ -394,7 +394,7 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
         t: "welcome",
         sessionId: id,
         token,
-        properties: clientProperties(properties),
+        properties,
         ack: 0,
         ping: this.options.pingPeriod,
         keepAlive: this.options.keepAlive,
@@ -415,7 +415,7 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
   /** A server session ended (here or, with a shared store, on any node): so do the realtime sessions bound to it. */
   #onHttpSessionEnded(e: HttpSessionEnded): void {
     if (this.#closed || typeof e !== "object" || e === null) return;
-    const doomed = new Set(typeof e.id === "string" ? this.#sessions.boundTo(e.id) : []);
+    const doomed = new Set(typeof e.id === "string" ? this.#sessions.boundTo(httpSessionRef(e.id)) : []);
     if (e.reason === "revoke-owner" && typeof e.owner === "string" && e.owner !== "") {
       for (const s of this.#sessions.ownedBy(e.owner)) doomed.add(s);
     }
@@ -660,11 +660,4 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** What the client is told of its properties: all but the server session id, which stays on the server. */
-function clientProperties(properties: Record<string, string>): Record<string, string> {
-  if (properties.$HttpSession === undefined) return properties;
-  const { $HttpSession: _kept, ...rest } = properties;
-  return rest;
 }

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Session } from "../../src/http/session.js";
-import { CloseReason, RealtimeSession, type HttpSessionEnded, type HttpSessionSource } from "../../src/realtime/index.js";
+import { CloseReason, httpSessionRef, RealtimeSession, type HttpSessionEnded, type HttpSessionSource } from "../../src/realtime/index.js";
 import { fastReconnect, startRelay, startServer, waitFor } from "./helpers.js";
 
 class FakeHttpSessions implements HttpSessionSource {
@@ -68,11 +68,19 @@ test("an upgrade is authenticated by the server session cookie: id and owner bec
   const s = server.getSession(rt.sessionId!)!;
   assert.equal(s.principal, "alice");
   assert.equal(s.properties.$Principal, "alice");
-  assert.equal(s.properties.$HttpSession, "h1");
+  // The server session id is a credential: the property is a digest of it.
+  assert.equal(s.properties.$HttpSession, httpSessionRef("h1"));
+  assert.notEqual(httpSessionRef("h1"), "h1");
+  assert.doesNotMatch(JSON.stringify(s.properties), /"h1"/);
   assert.equal(s.properties.$Owner, "alice");
-  // The client sees its owner but not the server session id, which stays on the server.
-  assert.equal(rt.properties.$Owner, "alice");
-  assert.equal(rt.properties.$HttpSession, undefined);
+  assert.deepEqual(rt.properties, s.properties);
+  // The application can reach the sockets of one HTTP session.
+  const got: unknown[] = [];
+  rt.addHandler("news", (v) => {
+    got.push(v);
+  });
+  assert.equal(await server.sendToFilter({ $HttpSession: httpSessionRef("h1") }, "news", "for h1"), 1);
+  await waitFor(() => got.length === 1, "the push");
   // A session without an owner is anonymous.
   await using anonHttp = withCookie(sessions.login("h2"));
   await using anon = await new RealtimeSession(url, { reconnect: false, httpSession: anonHttp, principal: "x" }).connect();
@@ -110,7 +118,7 @@ test("destroy, regenerate and revoke-owner close exactly the bound realtime sess
   assert.ok(!c1.isClosed);
   assert.deepEqual(
     [...server.sessions.values()].map((s) => s.properties.$HttpSession),
-    ["c1"],
+    [httpSessionRef("c1")],
   );
   await c1.close();
 });
