@@ -35,3 +35,4 @@ export * from "./features/cookies/index.js";
 export * from "./features/hsts/index.js";
 export * from "./features/sniffer/index.js";
 export * from "./features/cache/index.js";
+export * from "./features/record/index.js";
