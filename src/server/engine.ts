@@ -14,14 +14,16 @@
  *   brought back by a slower one; that slower request's writes are discarded and its
  *   response clears the cookie.
  */
-import { SessionKitError } from "../errors.js";
-import type { SessionPatch, StoredSession } from "../stores/contract.js";
+import { InvalidArgumentError, SessionKitError } from "../errors.js";
+import type { SessionEndReason, SessionPatch, StoredSession } from "../stores/contract.js";
 import { MemoryStore, type MemorySyncAccess } from "../stores/memory.js";
 import { CookieSerializer, CookieSigner, cookieIsSecure, generateId, readCookieValues, type VerifiedCookie } from "./cookie.js";
+import { SessionEndedHub } from "./ended.js";
 import { StoreContractError, StoreUnavailableError } from "./errors.js";
 import { emptyRecord, parseStoredJson, type JsonValue } from "./json.js";
 import type { ResolvedOptions } from "./options.js";
 import { Session, type SessionLifecycle, type SessionState } from "./session.js";
+import { decodeValue, encodeValue } from "./values.js";
 
 /** What an adapter knows about the incoming request. */
 export interface RequestInfo {
@@ -61,9 +63,11 @@ export class SessionEngine implements SessionLifecycle {
   /** The cookie is Secure whatever the request (`secure: true` or a `__Host-`/`__Secure-` name). */
   readonly #alwaysSecure: boolean;
   readonly #neverSecure: boolean;
+  readonly ended: SessionEndedHub;
 
   constructor(options: ResolvedOptions) {
     this.options = options;
+    this.ended = new SessionEndedHub(options.store, options.onError);
     this.#signer = new CookieSigner(options.secrets);
     this.#serializer = new CookieSerializer(options.cookie);
     this.#alwaysSecure = cookieIsSecure(options.cookie, false);
@@ -91,15 +95,15 @@ export class SessionEngine implements SessionLifecycle {
       try {
         entry = mem.peek(id, now);
         if (entry === undefined) continue;
-        if (this.#expired(entry.createdAt, entry.expiresAt, now)) {
+        if (this.#expired(entry.createdAt, entry.expiresAt, now, entry.maxAge)) {
           mem.destroySync(id);
           continue;
         }
-        this.#adopt(state, verified, entry.createdAt, entry.expiresAt);
+        this.#adopt(state, verified, entry);
         // The store keeps each value as JSON.stringify text, which is exactly the snapshot,
         // and does not change this map while this request may still diff against it (see
         // MemoryStore's copy on write), so no copy is needed.
-        for (const [key, text] of entry.values) state.values.set(key, parseStoredJson(text));
+        for (const [key, text] of entry.values) state.values.set(key, decodeValue(parseStoredJson(text)));
         state.snapshot = entry.values;
       } catch (error) {
         throw storeError(error);
@@ -119,15 +123,15 @@ export class SessionEngine implements SessionLifecycle {
       const id = verified.id;
       const stored = await this.#call(() => this.options.store.get(id));
       if (stored === undefined || !isStoredSession(stored)) continue;
-      if (this.#expired(stored.createdAt, stored.expiresAt, now)) {
+      if (this.#expired(stored.createdAt, stored.expiresAt, now, stored.maxAge)) {
         await this.#call(() => this.options.store.destroy(id));
         continue;
       }
-      this.#adopt(state, verified, stored.createdAt, stored.expiresAt);
+      this.#adopt(state, verified, stored);
       const snapshot = new Map<string, string>();
       for (const key of Object.keys(stored.data)) {
         const value = stored.data[key];
-        state.values.set(key, value);
+        state.values.set(key, decodeValue(value));
         snapshot.set(key, JSON.stringify(value));
       }
       state.snapshot = snapshot;
@@ -137,18 +141,39 @@ export class SessionEngine implements SessionLifecycle {
   }
 
   /** Past its idle expiry, or its absolute timeout (enforced here whatever TTL the store kept). */
-  #expired(createdAt: number, expiresAt: number, now: number): boolean {
-    return expiresAt <= now || createdAt + this.options.absoluteTimeout <= now;
+  #expired(createdAt: number, expiresAt: number, now: number, maxAge: number | undefined): boolean {
+    return expiresAt <= now || createdAt + this.#absolute(this.#boundedMaxAge(maxAge)) <= now;
   }
 
   /** Makes `state` the stored session that `verified` names (its values are filled by the caller). */
-  #adopt(state: SessionState, verified: VerifiedCookie, createdAt: number, expiresAt: number): void {
+  #adopt(
+    state: SessionState,
+    verified: VerifiedCookie,
+    stored: { createdAt: number; expiresAt: number; owner?: string | undefined; maxAge?: number | undefined },
+  ): void {
     state.id = verified.id;
     // Saves an HMAC per renewal: the incoming value is what signing would produce.
     if (verified.current) state.signed = verified;
     state.isNew = false;
-    state.createdAt = createdAt;
-    state.expiresAt = expiresAt;
+    state.createdAt = stored.createdAt;
+    state.expiresAt = stored.expiresAt;
+    state.owner = typeof stored.owner === "string" ? stored.owner : undefined;
+    state.maxAge = this.#boundedMaxAge(stored.maxAge);
+  }
+
+  /** A stored per-session lifetime, brought within the bounds the server has now. */
+  #boundedMaxAge(maxAge: number | undefined): number | undefined {
+    if (typeof maxAge !== "number" || !Number.isFinite(maxAge)) return undefined;
+    const { min, max } = this.options.maxAgeBounds;
+    return Math.min(max, Math.max(min, maxAge));
+  }
+
+  #idle(maxAge: number | undefined): number {
+    return maxAge ?? this.options.idleTimeout;
+  }
+
+  #absolute(maxAge: number | undefined): number {
+    return maxAge === undefined ? this.options.absoluteTimeout : Math.max(maxAge, this.options.absoluteTimeout);
   }
 
   /**
@@ -162,12 +187,13 @@ export class SessionEngine implements SessionLifecycle {
     const s = rs.state;
     const now = Date.now();
     if (s.isNew) {
-      const wanted = s.values.size > 0 || s.touched || this.options.saveUninitialized;
+      const wanted = s.values.size > 0 || s.touched || s.metaChanged || this.options.saveUninitialized;
       // After the headers went out without a cookie, a stored session would be unreachable.
       const cookieStillPossible = rs.headers === undefined || rs.headers.setCookie !== undefined;
       if (!wanted || !cookieStillPossible) return undefined;
       const mem = MemoryStore.syncAccessOf(this.options.store);
-      if (mem === undefined) return this.#create(s, now);
+      // An owner or own lifetime goes through the store contract (the owner index).
+      if (mem === undefined || s.metaChanged) return this.#create(s, now);
       this.#createSync(s, now, mem);
       return undefined;
     }
@@ -176,7 +202,7 @@ export class SessionEngine implements SessionLifecycle {
     let del: string[] | undefined;
     let kept = 0;
     for (const [key, value] of s.values) {
-      const text = JSON.stringify(value);
+      const text = JSON.stringify(encodeValue(key, value));
       const before = s.snapshot.get(key);
       if (before !== undefined) kept++;
       // A literal, not `[]` and push, which would reserve 17 slots for one key.
@@ -188,11 +214,11 @@ export class SessionEngine implements SessionLifecycle {
     if (kept < s.snapshot.size) {
       for (const key of s.snapshot.keys()) if (!s.values.has(key)) (del ??= []).push(key);
     }
-    const changed = set !== undefined || del !== undefined;
+    const changed = set !== undefined || del !== undefined || s.metaChanged;
     const due = this.#renewalDue(s, now);
     if (!changed && !due) return undefined;
     const mem = MemoryStore.syncAccessOf(this.options.store);
-    if (mem === undefined) return this.#save(s, set, del, due, now);
+    if (mem === undefined || s.metaChanged) return this.#save(s, set, del, due, now);
     // The expiry moves only in steps of touchAfter (see #save).
     const expiresAt = due ? this.#expiryFor(s, now) : s.expiresAt;
     let ok: boolean;
@@ -212,11 +238,16 @@ export class SessionEngine implements SessionLifecycle {
     const expiresAt = due ? this.#expiryFor(s, now) : s.expiresAt;
     const id = s.id;
     let ok: boolean;
-    if (set !== undefined || del !== undefined) {
+    if (set !== undefined || del !== undefined || s.metaChanged) {
       const patch: SessionPatch = { set: emptyRecord(), delete: del ?? [] };
       if (set !== undefined) {
         const target = patch.set as Record<string, JsonValue>;
-        for (let i = 0; i < set.length; i += 2) target[set[i]] = s.values.get(set[i]) as JsonValue;
+        // Plain JSON comes back as the value itself (no copy); other values as their envelope.
+        for (let i = 0; i < set.length; i += 2) target[set[i]] = encodeValue(set[i], s.values.get(set[i]));
+      }
+      if (s.metaChanged) {
+        patch.owner = s.owner ?? null;
+        patch.maxAge = s.maxAge ?? null;
       }
       ok = await this.#call(() => this.options.store.update(id, patch, expiresAt));
     } else {
@@ -234,6 +265,7 @@ export class SessionEngine implements SessionLifecycle {
       return;
     }
     s.expiresAt = expiresAt;
+    s.metaChanged = false;
     if (this.options.rolling && due) s.renewCookie = true;
   }
 
@@ -250,7 +282,7 @@ export class SessionEngine implements SessionLifecycle {
     const issue = rs.committed
       ? s.idChanged || s.renewCookie
       : s.isNew
-        ? s.values.size > 0 || s.touched || this.options.saveUninitialized
+        ? s.values.size > 0 || s.touched || s.metaChanged || this.options.saveUninitialized
         : s.idChanged || (this.options.rolling && this.#renewalDue(s, now));
     if (issue) {
       if (s.isNew && !rs.committed) {
@@ -271,18 +303,74 @@ export class SessionEngine implements SessionLifecycle {
 
   async regenerate(s: SessionState): Promise<void> {
     const oldId = s.isNew ? undefined : s.id;
+    const oldOwner = s.owner;
     s.id = "";
     s.isNew = true;
     await this.#create(s, Date.now(), true);
-    if (oldId !== undefined) await this.#call(() => this.options.store.destroy(oldId));
+    if (oldId !== undefined) {
+      await this.#call(() => this.options.store.destroy(oldId));
+      this.#ended(oldId, oldOwner, "regenerate");
+    }
   }
 
   async destroy(s: SessionState): Promise<void> {
     const wasStored = !s.isNew;
     const id = s.id;
+    const owner = s.owner;
     if (wasStored) await this.#call(() => this.options.store.destroy(id));
     this.#reset(s, Date.now());
     s.clearCookie = wasStored;
+    if (wasStored) this.#ended(id, owner, "destroy");
+  }
+
+  checkOwner(owner: string | undefined): void {
+    if (owner === undefined) return;
+    if (typeof owner !== "string" || owner.length === 0 || owner.length > 1024) {
+      throw new InvalidArgumentError("setOwner(owner) needs a non-empty string of at most 1024 characters (or undefined)");
+    }
+    if (typeof this.options.store.destroyByOwner !== "function") {
+      throw new StoreContractError("setOwner() needs a store with an owner index (destroyByOwner); this store has none");
+    }
+  }
+
+  checkMaxAge(ms: number | undefined): void {
+    if (ms === undefined) return;
+    const { min, max } = this.options.maxAgeBounds;
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < min || ms > max) {
+      throw new InvalidArgumentError(`setMaxAge(ms) needs a number of milliseconds from ${min} to ${max} (the maxAgeBounds option)`);
+    }
+  }
+
+  // --- for SessionMiddleware: sessions outside a request ---
+
+  /**
+   * The live session a `Cookie` header names (signature verified, store read, expiry
+   * checked), or undefined. Read-only: nothing is written or renewed.
+   */
+  async readSession(cookieHeader: string | undefined): Promise<{ id: string; owner: string | undefined } | undefined> {
+    const now = Date.now();
+    for (const value of readCookieValues(cookieHeader, this.options.cookie.name)) {
+      const verified = this.#signer.check(value);
+      if (verified === undefined) continue;
+      const id = verified.id;
+      const stored = await this.#call(() => this.options.store.get(id));
+      if (stored === undefined || !isStoredSession(stored)) continue;
+      if (this.#expired(stored.createdAt, stored.expiresAt, now, stored.maxAge)) continue;
+      return { id, owner: typeof stored.owner === "string" ? stored.owner : undefined };
+    }
+    return undefined;
+  }
+
+  /** Destroys every session of `owner` (every node sees it through the store); resolves how many were live. */
+  async revokeOwner(owner: string): Promise<number> {
+    if (typeof owner !== "string" || owner.length === 0) throw new InvalidArgumentError("revokeOwner(owner) needs a non-empty string");
+    const store = this.options.store;
+    if (typeof store.destroyByOwner !== "function") {
+      throw new StoreContractError("revokeOwner() needs a store with an owner index (destroyByOwner); this store has none");
+    }
+    const ids = await this.#call(() => store.destroyByOwner!(owner));
+    for (const id of ids) this.#ended(id, owner, "revoke-owner");
+    return ids.length;
   }
 
   // --- internals ---
@@ -292,11 +380,17 @@ export class SessionEngine implements SessionLifecycle {
     if (restart) s.createdAt = now;
     const expiresAt = this.#expiryFor(s, now);
     const data = emptyRecord();
-    for (const [k, v] of s.values) data[k] = v;
-    const id = s.id;
-    const ok = await this.#call(() => this.options.store.create(id, { data, createdAt: s.createdAt, expiresAt }));
     const snapshot = new Map<string, string>();
-    for (const [k, v] of s.values) snapshot.set(k, JSON.stringify(v));
+    for (const [k, v] of s.values) {
+      const stored = encodeValue(k, v);
+      data[k] = stored;
+      snapshot.set(k, JSON.stringify(stored));
+    }
+    const id = s.id;
+    const session: StoredSession = { data, createdAt: s.createdAt, expiresAt };
+    if (s.owner !== undefined) session.owner = s.owner;
+    if (s.maxAge !== undefined) session.maxAge = s.maxAge;
+    const ok = await this.#call(() => this.options.store.create(id, session));
     this.#created(s, ok, expiresAt, snapshot);
   }
 
@@ -304,7 +398,7 @@ export class SessionEngine implements SessionLifecycle {
     if (s.id === "") s.id = generateId();
     const expiresAt = this.#expiryFor(s, now);
     const snapshot = new Map<string, string>();
-    for (const [k, v] of s.values) snapshot.set(k, JSON.stringify(v));
+    for (const [k, v] of s.values) snapshot.set(k, JSON.stringify(encodeValue(k, v)));
     let ok: boolean;
     try {
       // Handed to the store: this request's snapshot is not diffed again after its commit.
@@ -322,6 +416,7 @@ export class SessionEngine implements SessionLifecycle {
     s.expiresAt = expiresAt;
     s.idChanged = true;
     s.touched = false;
+    s.metaChanged = false;
     s.snapshot = snapshot;
   }
 
@@ -330,14 +425,14 @@ export class SessionEngine implements SessionLifecycle {
   }
 
   #expiryFor(s: SessionState, now: number): number {
-    return Math.min(now + this.options.idleTimeout, s.createdAt + this.options.absoluteTimeout);
+    return Math.min(now + this.#idle(s.maxAge), s.createdAt + this.#absolute(s.maxAge));
   }
 
   #cookieMaxAge(s: SessionState, now: number): number | undefined {
     if (!this.options.cookie.persistent) return undefined;
     // Without rolling the cookie is sent once, so it must live until the absolute timeout;
     // the idle timeout is still enforced by the store.
-    const until = this.options.rolling ? s.expiresAt : s.createdAt + this.options.absoluteTimeout;
+    const until = this.options.rolling ? s.expiresAt : s.createdAt + this.#absolute(s.maxAge);
     return Math.max(1000, until - now);
   }
 
@@ -354,6 +449,9 @@ export class SessionEngine implements SessionLifecycle {
       clearCookie: false,
       renewCookie: false,
       read: false,
+      owner: undefined,
+      maxAge: undefined,
+      metaChanged: false,
       signed: undefined,
       lifecycle: this,
     };
@@ -369,6 +467,13 @@ export class SessionEngine implements SessionLifecycle {
     s.touched = false;
     s.idChanged = false;
     s.renewCookie = false;
+    s.owner = undefined;
+    s.maxAge = undefined;
+    s.metaChanged = false;
+  }
+
+  #ended(id: string, owner: string | undefined, reason: SessionEndReason): void {
+    this.ended.ended({ id, owner, reason });
   }
 
   /** Store calls: anything that is not already a typed error becomes STORE_UNAVAILABLE. */

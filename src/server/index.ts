@@ -10,10 +10,18 @@ export { Session, type SessionDataMap } from "./session.js";
 export type { SessionOptions, Secret } from "./options.js";
 export type { CookieOptions, SameSite } from "./cookie.js";
 export type { JsonValue, JsonPrimitive, SessionDataRecord } from "./json.js";
+export type { SessionValue } from "./values.js";
 export type { NodeListener, NodeAdapterOptions } from "./adapters/node.js";
 export type { ConnectMiddleware } from "./adapters/express.js";
 export type { FastifySessionPlugin } from "./adapters/fastify.js";
 export type { FetchHandler, HonoContextLike } from "./adapters/fetch.js";
 export { StoreUnavailableError, CookieTooLargeError, InvalidSessionValueError, NoSessionError, StoreContractError } from "./errors.js";
 export { MemoryStore, type MemoryStoreOptions } from "../stores/memory.js";
-export { assertSessionStore, type SessionStore, type StoredSession, type SessionPatch } from "../stores/contract.js";
+export {
+  assertSessionStore,
+  type SessionStore,
+  type StoredSession,
+  type SessionPatch,
+  type SessionEndedEvent,
+  type SessionEndReason,
+} from "../stores/contract.js";

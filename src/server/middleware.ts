@@ -2,7 +2,7 @@
  * `sessionMiddleware(options)`: one core, thin adapters. Options are resolved once here;
  * each adapter method returns a handler for one framework.
  */
-import type { SessionStore } from "../stores/contract.js";
+import type { SessionEndedEvent, SessionStore } from "../stores/contract.js";
 import { expressAdapter, type ConnectMiddleware } from "./adapters/express.js";
 import { fastifyAdapter, type FastifySessionPlugin } from "./adapters/fastify.js";
 import { fetchAdapter, honoAdapter, type FetchHandler } from "./adapters/fetch.js";
@@ -50,10 +50,40 @@ export class SessionMiddleware {
     return honoAdapter(this.#engine);
   }
 
+  /**
+   * The live session a `Cookie` header names: the signature is verified and the session
+   * read from the store (expired or destroyed sessions give `undefined`). Read-only, for
+   * code outside the request path, e.g. authenticating a WebSocket upgrade. Rejects with
+   * `STORE_UNAVAILABLE` when the store fails. The id is a credential: never log it.
+   */
+  readSession(cookieHeader: string | undefined): Promise<{ id: string; owner: string | undefined } | undefined> {
+    return this.#engine.readSession(cookieHeader);
+  }
+
+  /**
+   * Calls `listener` when a session ends by `destroy()`, `regenerate()` (the old id) or
+   * `revokeOwner()`: those of this process at once, and those of other processes when
+   * the store can tell them (RedisStore with `notifications: true`); with other stores,
+   * this process's only. Returns the call that removes the listener.
+   */
+  onSessionEnded(listener: (event: SessionEndedEvent) => void): () => void {
+    return this.#engine.ended.listen(listener);
+  }
+
+  /**
+   * Destroys every session whose owner is `owner` (see `session.setOwner`), in the store
+   * shared by every node, and tells `onSessionEnded` listeners. Resolves how many live
+   * sessions were ended. Needs a store with an owner index (`StoreContractError` otherwise).
+   */
+  revokeOwner(owner: string): Promise<number> {
+    return this.#engine.revokeOwner(owner);
+  }
+
   /** Closes the store if this middleware created it (the default MemoryStore). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#engine.ended.close();
     if (this.#engine.options.ownsStore) await this.#engine.options.store.close();
   }
 

@@ -36,6 +36,11 @@ export interface SessionOptions {
   /** Store new sessions even when nothing was written to them. @default false */
   saveUninitialized?: boolean;
   /**
+   * The lifetimes `session.setMaxAge(ms)` accepts, in ms ("remember me" needs a `max`
+   * above `absoluteTimeout`). @default { min: 1000, max: absoluteTimeout }
+   */
+  maxAgeBounds?: { min?: number; max?: number };
+  /**
    * Receives errors that cannot be delivered to a framework (a store failure while a
    * node:http/Express response is finishing). @default console.error
    */
@@ -53,6 +58,7 @@ export interface ResolvedOptions {
   rolling: boolean;
   touchAfter: number;
   saveUninitialized: boolean;
+  maxAgeBounds: { min: number; max: number };
   onError: (error: SessionKitError | Error) => void;
 }
 
@@ -97,6 +103,12 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (options.onError !== undefined && typeof options.onError !== "function") {
     throw new InvalidArgumentError("onError must be a function");
   }
+  if (options.maxAgeBounds !== undefined && (typeof options.maxAgeBounds !== "object" || options.maxAgeBounds === null)) {
+    throw new InvalidArgumentError("maxAgeBounds must be an object { min, max }");
+  }
+  const max = positiveMs("maxAgeBounds.max", options.maxAgeBounds?.max, absoluteTimeout);
+  const maxAgeBounds = { min: positiveMs("maxAgeBounds.min", options.maxAgeBounds?.min, Math.min(1000, max)), max };
+  if (maxAgeBounds.min > maxAgeBounds.max) throw new InvalidArgumentError("maxAgeBounds.min must not be above maxAgeBounds.max");
   const cookie = resolveCookieOptions(options.cookie);
   // Fail at startup, not on the first request, when name/path/domain make the cookie too big.
   serializeCookie(cookie, "x".repeat(87), true, absoluteTimeout);
@@ -111,6 +123,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     rolling: options.rolling ?? true,
     touchAfter,
     saveUninitialized: options.saveUninitialized ?? false,
+    maxAgeBounds,
     onError: options.onError ?? ((error) => console.error(error)),
   };
 }

@@ -30,6 +30,8 @@ export interface MemoryEntry {
   readonly values: ReadonlyMap<string, string>;
   readonly createdAt: number;
   readonly expiresAt: number;
+  readonly owner: string | undefined;
+  readonly maxAge: number | undefined;
 }
 
 interface Entry {
@@ -47,6 +49,8 @@ interface Entry {
   readers: number;
   createdAt: number;
   expiresAt: number;
+  owner: string | undefined;
+  maxAge: number | undefined;
   /** Used since eviction last passed over it (the second-chance bit, see `#evict`). */
   used: boolean;
 }
@@ -86,6 +90,8 @@ export interface MemorySyncAccess {
 
 export class MemoryStore implements SessionStore {
   readonly #entries = new Map<string, Entry>();
+  /** The owner index: ids per owner. Every removal of an entry goes through `#remove`. */
+  readonly #owners = new Map<string, Set<string>>();
   readonly #maxEntries: number;
   #timer: NodeJS.Timeout | undefined;
   #lastEvictSweep = 0;
@@ -121,9 +127,7 @@ export class MemoryStore implements SessionStore {
       createJson: (id, values, createdAt, expiresAt, now) => this.#createJson(id, values, createdAt, expiresAt, now),
       updateJson: (id, set, del, expiresAt, now, loaded) => this.#updateJson(id, set, del, expiresAt, now, loaded),
       touchSync: (id, expiresAt, now, loaded) => this.#touch(id, expiresAt, now, loaded),
-      destroySync: (id) => {
-        this.#entries.delete(id);
-      },
+      destroySync: (id) => this.#remove(id),
     };
     if (sweepInterval > 0) {
       this.#timer = setInterval(() => this.sweep(), sweepInterval);
@@ -141,7 +145,7 @@ export class MemoryStore implements SessionStore {
     let removed = 0;
     for (const [id, entry] of this.#entries) {
       if (entry.expiresAt <= now) {
-        this.#entries.delete(id);
+        this.#remove(id);
         removed++;
       }
     }
@@ -153,19 +157,26 @@ export class MemoryStore implements SessionStore {
     if (entry === undefined) return undefined;
     const data = emptyRecord();
     for (const [key, text] of entry.values) data[key] = parseStoredJson(text);
-    return { data, createdAt: entry.createdAt, expiresAt: entry.expiresAt };
+    const out: StoredSession = { data, createdAt: entry.createdAt, expiresAt: entry.expiresAt };
+    if (entry.owner !== undefined) out.owner = entry.owner;
+    if (entry.maxAge !== undefined) out.maxAge = entry.maxAge;
+    return out;
   }
 
   async create(id: string, session: StoredSession): Promise<boolean> {
     const values = new Map<string, string>();
     for (const key of Object.keys(session.data)) values.set(key, JSON.stringify(session.data[key]));
-    return this.#createJson(id, values, session.createdAt, session.expiresAt, Date.now());
+    const ok = this.#createJson(id, values, session.createdAt, session.expiresAt, Date.now());
+    if (ok) this.#setMeta(id, session.owner ?? null, session.maxAge ?? null);
+    return ok;
   }
 
   async update(id: string, patch: SessionPatch, expiresAt: number): Promise<boolean> {
     let set: string[] | undefined;
     for (const key of Object.keys(patch.set)) (set ??= []).push(key, JSON.stringify(patch.set[key]));
-    return this.#updateJson(id, set, patch.delete, expiresAt, Date.now());
+    const ok = this.#updateJson(id, set, patch.delete, expiresAt, Date.now());
+    if (ok) this.#setMeta(id, patch.owner, patch.maxAge);
+    return ok;
   }
 
   async touch(id: string, expiresAt: number): Promise<boolean> {
@@ -173,13 +184,43 @@ export class MemoryStore implements SessionStore {
   }
 
   async destroy(id: string): Promise<void> {
-    this.#entries.delete(id);
+    this.#remove(id);
+  }
+
+  async list(): Promise<string[]> {
+    const now = Date.now();
+    const out: string[] = [];
+    for (const [id, entry] of this.#entries) if (entry.expiresAt > now) out.push(id);
+    return out;
+  }
+
+  async count(): Promise<number> {
+    return (await this.list()).length;
+  }
+
+  async clear(): Promise<void> {
+    this.#entries.clear();
+    this.#owners.clear();
+  }
+
+  async listByOwner(owner: string): Promise<string[]> {
+    const now = Date.now();
+    const out: string[] = [];
+    for (const id of this.#owners.get(owner) ?? []) if (this.#live(id, now) !== undefined) out.push(id);
+    return out;
+  }
+
+  async destroyByOwner(owner: string): Promise<string[]> {
+    const ids = await this.listByOwner(owner);
+    for (const id of [...(this.#owners.get(owner) ?? [])]) this.#remove(id);
+    return ids;
   }
 
   async close(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#entries.clear();
+    this.#owners.clear();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -190,10 +231,39 @@ export class MemoryStore implements SessionStore {
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= now) {
-      this.#entries.delete(id);
+      this.#remove(id);
       return undefined;
     }
     return entry;
+  }
+
+  /** Removes an entry and its owner index entry: the one way entries leave the map. */
+  #remove(id: string): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    this.#entries.delete(id);
+    if (entry.owner !== undefined) this.#unindex(entry.owner, id);
+  }
+
+  #unindex(owner: string, id: string): void {
+    const ids = this.#owners.get(owner);
+    if (ids === undefined) return;
+    ids.delete(id);
+    if (ids.size === 0) this.#owners.delete(owner);
+  }
+
+  /** Applies the owner / maxAge of a create or patch (`undefined` leaves, `null` removes). */
+  #setMeta(id: string, owner: string | null | undefined, maxAge: number | null | undefined): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    if (maxAge !== undefined) entry.maxAge = maxAge ?? undefined;
+    if (owner === undefined || owner === entry.owner) return;
+    if (entry.owner !== undefined) this.#unindex(entry.owner, id);
+    entry.owner = owner ?? undefined;
+    if (owner === null) return;
+    let ids = this.#owners.get(owner);
+    if (ids === undefined) this.#owners.set(owner, (ids = new Set()));
+    ids.add(id);
   }
 
   #peek(id: string, now: number): Entry | undefined {
@@ -208,7 +278,7 @@ export class MemoryStore implements SessionStore {
     if (this.#live(id, now) !== undefined) return false;
     if (this.#entries.size >= this.#maxEntries) this.#evict();
     // Not marked used: a flood of fresh sessions is evicted before sessions in real use.
-    this.#entries.set(id, { values, readers: 0, createdAt, expiresAt, used: false });
+    this.#entries.set(id, { values, readers: 0, createdAt, expiresAt, owner: undefined, maxAge: undefined, used: false });
     return true;
   }
 
@@ -264,10 +334,12 @@ export class MemoryStore implements SessionStore {
       const oldest = this.#entries.entries().next();
       if (oldest.done === true) return;
       const [id, entry] = oldest.value;
-      this.#entries.delete(id);
       if (entry.used) {
+        this.#entries.delete(id);
         entry.used = false;
         this.#entries.set(id, entry);
+      } else {
+        this.#remove(id);
       }
     }
   }
