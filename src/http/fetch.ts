@@ -20,6 +20,16 @@ import { applyFetchCacheMode } from "../features/cache/request-mode.js";
  */
 export type MessageSender = (msg: Message, options: SendOptions) => Promise<{ body: Readable }>;
 
+/**
+ * Unread bodies of collected Responses (as undici's fetch does): only a stream nobody locked
+ * or read from is destroyed, so a reader that outlives its Response keeps reading.
+ */
+const unread = new FinalizationRegistry<{ stream: Readable; web: WeakRef<ReadableStream<Uint8Array>> }>(({ stream, web }) => {
+  const body = web.deref();
+  if (stream.destroyed || (body !== undefined && body.locked)) return;
+  stream.destroy();
+});
+
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 function applyHeaders(msg: Message, headers: FetchHeadersInit | undefined): void {
@@ -88,11 +98,15 @@ export async function sessionFetch(send: MessageSender, input: FetchInput, init:
   // No body to hand out: read it to its end now, so the connection is back in the pool
   // before the caller's next request (which would otherwise open a second one).
   if (nullBody) await finished(stream.resume()).catch(() => undefined);
-  const response = new Response(nullBody ? null : (Readable.toWeb(stream) as ReadableStream<Uint8Array>), {
+  const web = nullBody ? null : (Readable.toWeb(stream) as ReadableStream<Uint8Array>);
+  const response = new Response(web, {
     status: msg.status < 200 || msg.status > 599 ? 200 : msg.status,
     statusText: msg.reasonPhrase,
     headers: msg.responseHeaders.toWebHeaders(),
   });
+  // A Response dropped with its body never read would hold its pooled connection; when it is
+  // collected with the body untouched, the body is destroyed, which drops the connection.
+  if (web !== null) unread.register(response, { stream, web: new WeakRef(web) });
   Object.defineProperty(response, "url", { value: msg.url.href.replace(/#.*$/, "") });
   Object.defineProperty(response, "redirected", { value: msg.restartCount > 0 && msg.url.href !== url });
   return response;

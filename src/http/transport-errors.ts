@@ -38,6 +38,10 @@ export function mapTransportError(err: unknown, stage: "request" | "body" = "req
     case "UND_ERR_INFO":
     case "HPE_INVALID_CONSTANT":
       return new ProtocolError("PROTOCOL_ERROR", `Invalid HTTP from the peer: ${err.message}`, { cause: err });
+    case "ERR_ASSERTION":
+      // undici's HTTP/1.1 parser asserts on some impossible input (a status line "000"):
+      // whatever the peer sent, it was not HTTP.
+      return new ProtocolError("PROTOCOL_ERROR", "Invalid HTTP from the peer (malformed status line or framing)", { cause: err });
     case "UND_ERR_HEADERS_OVERFLOW":
       return new ProtocolError("PROTOCOL_ERROR", "The peer sent response headers larger than the limit", { cause: err });
     case "UND_ERR_INVALID_ARG":

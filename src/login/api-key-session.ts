@@ -170,6 +170,15 @@ export class ApiKeySession extends CredentialSession<ApiKeyCredentials, ApiKeySt
     return this.#profile.apiUrl;
   }
 
+  /**
+   * The API key used to log in (the seed's `api_key`): the one found at construction, or the
+   * last one passed to `login({ apiKey })` that logged in. A secret: read-only, not an own
+   * property (so not in `Object.keys`, `JSON.stringify` or `util.inspect`), never in errors or logs.
+   */
+  get apiKey(): string {
+    return this.#profile.autoCredentials().apiKey;
+  }
+
   /** The session key, once logged in (a secret: never logged or inspected). */
   get key(): string | null {
     return this.state?.key ?? null;

@@ -440,4 +440,9 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }
+
+  /** JSON shows the public facts only (never tokens, keys or the HTTP session's internals). */
+  toJSON(): { profile: string; loggedIn: boolean; info: Readonly<Record<string, string>> | null } {
+    return { profile: this.#profile.name, loggedIn: this.loggedIn, info: this.info };
+  }
 }

@@ -9,6 +9,8 @@
 import { createHmac, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
 
 const SECRET = randomBytes(32);
 
@@ -71,6 +73,9 @@ export class FakePds {
   /** Every refresh token ever presented to refreshSession. */
   presentedRefresh: string[] = [];
   #seq = 0;
+  /** WebSocket upgrade requests seen. */
+  upgrades = 0;
+  readonly #wss = new WebSocketServer({ noServer: true });
   #servers: http.Server[] = [];
   entryway = "";
   pds = "";
@@ -135,6 +140,7 @@ export class FakePds {
     for (let i = 0; i < 2; i++) {
       const which = i === 0 ? "entryway" : "pds";
       const server = http.createServer((req, res) => void this.#handle(req, res, which));
+      server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
       server.keepAliveTimeout = 5000;
       await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
       this.#servers.push(server);
@@ -145,10 +151,30 @@ export class FakePds {
   }
 
   async close(): Promise<void> {
+    for (const c of this.#wss.clients) c.terminate();
     for (const s of this.#servers) {
       s.closeAllConnections();
       await new Promise<void>((r) => s.close(() => r()));
     }
+  }
+
+  /** Upgrades carrying a valid access token open an echo WebSocket; an expired one gets atproto's 400 ExpiredToken. */
+  #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.upgrades++;
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? null;
+    const claims = bearer === null ? null : verifyJwt(bearer);
+    const refuse = (status: string, body: unknown) => {
+      const text = JSON.stringify(body);
+      socket.end(
+        `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+      );
+    };
+    if (claims === null || claims.scope !== "com.atproto.access") return refuse("401 Unauthorized", { error: "AuthenticationRequired" });
+    if ((claims.exp as number) < this.now() || (claims.jti as number) <= this.#expiredUpTo) {
+      return refuse("400 Bad Request", { error: "ExpiredToken", message: "Token has expired" });
+    }
+    this.authorized++;
+    this.#wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", (m) => ws.send(`echo:${m.toString()}`)));
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse, which: "entryway" | "pds"): Promise<void> {
