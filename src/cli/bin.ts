@@ -4,7 +4,12 @@
  * command and loads only that command's module (and, through it, only the library entry
  * points the command needs), then prints any error as one line and sets the exit status.
  */
+import module from "node:module";
 import { errorLine, exitStatusOf } from "./errors.js";
+
+// Node 22.1+ keeps compiled code between runs (most of a short command's start-up is
+// compiling the modules it loads); on older Node this is a no-op.
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 const COMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
   login: async () => ({ run: (await import("./login.js")).runLogin }),
