@@ -2,7 +2,8 @@
  * JarCookie: the read-only view of a stored cookie that the jar hands out (libsoup's
  * SoupCookie). We do not hand out tough-cookie's `Cookie` itself because its toString()
  * and util.inspect print the value, and cookie values are secrets: a JarCookie prints
- * `name=<redacted>` unless you ask for the header form explicitly.
+ * `name=<redacted>` (and JSON.stringify leaves the value out) unless you ask for the header
+ * form explicitly.
  */
 import { inspect } from "node:util";
 import { Cookie } from "tough-cookie";
@@ -119,5 +120,26 @@ export class JarCookie {
 
   [inspect.custom](): string {
     return this.toString();
+  }
+
+  /**
+   * What `JSON.stringify(cookie)` writes: every attribute but the value, which shows only
+   * through `.value` and the header methods. (A JSON dump of the jar is a log line waiting
+   * to happen; persist cookies with CookieJarText / CookieJarDB, which do keep values.)
+   */
+  toJSON(): Omit<CookieInit, "value"> & { value: "<redacted>"; creation: Date | null; lastAccessed: Date | null } {
+    return {
+      name: this.name,
+      value: "<redacted>",
+      domain: this.domain,
+      path: this.path,
+      expires: this.expires,
+      secure: this.secure,
+      httpOnly: this.httpOnly,
+      sameSite: this.sameSite,
+      hostOnly: this.hostOnly,
+      creation: this.creation,
+      lastAccessed: this.lastAccessed,
+    };
   }
 }
