@@ -11,6 +11,7 @@
  * readers and the writer out of each other's way; `flush()` checkpoints the WAL into the
  * main file. The data survives a restart.
  */
+import { closeSync, constants, openSync } from "node:fs";
 import type BetterSqlite3 from "better-sqlite3";
 import { CacheStorageError, checkMaxSize, DEFAULT_MAX_SIZE, entrySize, type CacheStorage, type StoredResponse } from "./storage.js";
 
@@ -121,6 +122,9 @@ export class SqliteCacheStorage implements CacheStorage {
     }
     let db: BetterSqlite3.Database | undefined;
     try {
+      // Stored responses include Set-Cookie values: a new file is readable by its owner only
+      // (an existing file keeps its mode; SQLite gives the -wal/-shm files the same one).
+      if (path !== ":memory:" && !path.startsWith("file:")) closeSync(openSync(path, constants.O_CREAT | constants.O_RDWR, 0o600));
       db = new Database(path);
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import zlib from "node:zlib";
 import { Message, Session } from "../../../src/index.js";
@@ -232,6 +232,7 @@ describe("Cache through a Session: invalidation, limits, storage, safety", () =>
     await cache.close();
     // Stored on disk (RFC 9111 §3.1 lets a cache keep it; docs/features/cache.md says so).
     assert.equal(readFileSync(file).includes("sid=v2"), true);
+    if (process.platform !== "win32") assert.equal(statSync(file).mode & 0o777, 0o600, "readable by its owner only");
   });
 
   it("a 304 whose ETag is not the stored one is not used: the request is sent again without validators", async () => {
