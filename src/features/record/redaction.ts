@@ -1,8 +1,7 @@
 /**
- * The redaction the Recorder applies, built on the project's one set of redaction rules
- * (today the Logger's exported functions and Message's redactUrl; src/http/redact.ts is
- * becoming the single module for them — switch these imports when it lands, nothing else
- * in features/record needs to change). What is hidden:
+ * The redaction the Recorder applies: the project's one set of rules (http/redact.ts for
+ * URLs and secret field names, the Logger's header and body rules and its list of credential
+ * headers), so a HAR file hides exactly what the Logger and `String(msg)` hide:
  *
  * - request headers: Authorization / Proxy-Authorization keep their scheme, Cookie keeps
  *   cookie names, and the values of custom credential headers (X-Api-Key, …) are replaced;
@@ -17,19 +16,8 @@
  * Every function is idempotent, so the Replayer can match a live request by redacting it
  * the same way and comparing with what the file holds.
  */
-import { redactBody, redactHeaderValue, redactQuery } from "../logger.js";
-import { redactUrl } from "../../http/message.js";
-
-/** Credential headers the Logger's rules do not know by name (the issue 9 list). */
-export const DEFAULT_SECRET_HEADERS: readonly string[] = [
-  "x-api-key",
-  "api-key",
-  "x-auth-token",
-  "x-access-token",
-  "x-csrf-token",
-  "x-xsrf-token",
-  "x-amz-security-token",
-];
+import { DEFAULT_SECRET_HEADERS, redactBody, redactHeaderValue } from "../logger.js";
+import { redactUrl, SECRET_FIELD } from "../../http/redact.js";
 
 export const REDACTED = "[REDACTED]";
 
@@ -39,22 +27,18 @@ export class Redaction {
 
   constructor(enabled: boolean, extraSecretHeaders: readonly string[] = []) {
     this.enabled = enabled;
-    this.#secretHeaders = new Set([...DEFAULT_SECRET_HEADERS, ...extraSecretHeaders.map((h) => h.toLowerCase())]);
+    this.#secretHeaders = new Set([...DEFAULT_SECRET_HEADERS, ...extraSecretHeaders].map((h) => h.toLowerCase()));
   }
 
   header(name: string, value: string): string {
-    if (!this.enabled) return value;
-    if (this.#secretHeaders.has(name.toLowerCase())) return REDACTED;
-    return redactHeaderValue(name, value);
+    return this.enabled ? redactHeaderValue(name, value, this.#secretHeaders) : value;
   }
 
   /** The URL without its fragment, userinfo and secret query values hidden. */
   url(url: URL): string {
-    const u = this.enabled ? new URL(redactUrl(url)) : new URL(url.href);
+    const u = new URL(url.href);
     u.hash = "";
-    if (!this.enabled) return u.href;
-    const search = u.search;
-    return `${u.href.slice(0, u.href.length - search.length)}${redactQuery(search)}`;
+    return this.enabled ? redactUrl(u) : u.href;
   }
 
   requestBody(text: string, contentType: string | null): string {
@@ -76,7 +60,6 @@ export class Redaction {
   }
 }
 
-const SECRET_FIELD = /pass(word)?|token|jwt|secret|api[-_]?key|apikey|session|credential|auth/i;
 const JWT = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
 
 /**
