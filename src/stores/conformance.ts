@@ -7,10 +7,14 @@
  *
  * (a `*.test.ts` file run with `node --test`). Each case gets a fresh store from the
  * factory, uses random ids, destroys what it created and closes the store.
+ *
+ * The optional parts of the contract (`list`/`count`/`clear`, the owner index) are tested
+ * when the store has them and skipped, with a message, when it does not. The `clear` case
+ * empties the store: point the factory at a database (or prefix) kept for tests.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { assertSessionStore, type SessionStore, type StoredSession } from "./contract.js";
 
 export interface ConformanceOptions {
@@ -34,15 +38,19 @@ export function runStoreConformance(name: string, factory: Factory, options: Con
   const slack = options.expirySlackMs ?? 60;
 
   /** Runs `body` with a fresh store and ids that are destroyed afterwards. */
-  const withStore = (body: (store: SessionStore, id: () => string) => Promise<void>) => async () => {
+  const withStore = (body: (store: SessionStore, id: () => string, t: TestContext) => Promise<void>) => async (t: TestContext) => {
     const store = await factory();
     const ids: string[] = [];
     try {
-      await body(store, () => {
-        const id = newId();
-        ids.push(id);
-        return id;
-      });
+      await body(
+        store,
+        () => {
+          const id = newId();
+          ids.push(id);
+          return id;
+        },
+        t,
+      );
     } finally {
       for (const id of ids) await store.destroy(id).catch(() => undefined);
       await store.close();
@@ -240,6 +248,106 @@ export function runStoreConformance(name: string, factory: Factory, options: Con
         const got = await store.get(sid);
         (got?.data.list as number[]).push(2);
         assert.deepEqual((await store.get(sid))?.data.list, [1]);
+      }),
+    );
+
+    it(
+      "keeps maxAge with the entry, and a patch changes or removes it",
+      withStore(async (store, id) => {
+        const sid = id();
+        assert.equal(await store.create(sid, { ...record({ v: 1 }), maxAge: 2_592_000_000 }), true);
+        assert.equal((await store.get(sid))?.maxAge, 2_592_000_000);
+        assert.equal(await store.update(sid, { set: {}, delete: [], maxAge: 900_000 }, Date.now() + 60_000), true);
+        assert.equal((await store.get(sid))?.maxAge, 900_000);
+        assert.equal(await store.update(sid, { set: { v: 2 }, delete: [] }, Date.now() + 60_000), true);
+        assert.equal((await store.get(sid))?.maxAge, 900_000, "a patch without maxAge leaves it");
+        assert.equal(await store.update(sid, { set: {}, delete: [], maxAge: null }, Date.now() + 60_000), true);
+        assert.equal((await store.get(sid))?.maxAge, undefined);
+      }),
+    );
+
+    it(
+      "lists and counts live sessions (optional list/count)",
+      withStore(async (store, id, t) => {
+        if (typeof store.list !== "function" || typeof store.count !== "function") return t.skip("the store has no list()/count()");
+        const before = await store.count();
+        const ids = [id(), id(), id()];
+        for (const sid of ids) await store.create(sid, record({}));
+        await store.create(id(), record({}, 100));
+        await sleep(100 + slack);
+        const listed = await store.list();
+        for (const sid of ids) assert.ok(listed.includes(sid), "a live session is listed");
+        assert.equal(new Set(listed).size, listed.length, "no id twice");
+        assert.equal(await store.count(), before + 3, "expired sessions are not counted");
+        await store.destroy(ids[0]);
+        assert.equal((await store.list()).includes(ids[0]), false);
+        assert.equal(await store.count(), before + 2);
+      }),
+    );
+
+    it(
+      "clears every session and the owner index (optional clear)",
+      withStore(async (store, id, t) => {
+        if (typeof store.clear !== "function") return t.skip("the store has no clear()");
+        const owner = `owner-${newId()}`;
+        const a = id();
+        const b = id();
+        await store.create(a, record({ x: 1 }));
+        await store.create(b, typeof store.destroyByOwner === "function" ? { ...record({}), owner } : record({}));
+        await store.clear();
+        assert.equal(await store.get(a), undefined);
+        assert.equal(await store.get(b), undefined);
+        if (typeof store.count === "function") assert.equal(await store.count(), 0);
+        if (typeof store.listByOwner === "function") assert.deepEqual(await store.listByOwner(owner), []);
+      }),
+    );
+
+    it(
+      "keeps an owner index: create, change, remove, destroy and expiry (optional listByOwner/destroyByOwner)",
+      withStore(async (store, id, t) => {
+        if (typeof store.listByOwner !== "function" || typeof store.destroyByOwner !== "function") {
+          return t.skip("the store has no owner index (listByOwner/destroyByOwner)");
+        }
+        const alice = `alice-${newId()}`;
+        const bob = `bob-${newId()}`;
+        const [a1, a2, b1, moved, short] = [id(), id(), id(), id(), id()];
+        await store.create(a1, { ...record({ n: 1 }), owner: alice });
+        await store.create(a2, { ...record({}), owner: alice });
+        await store.create(b1, { ...record({}), owner: bob });
+        await store.create(moved, record({}));
+        await store.create(short, { ...record({}, 100), owner: alice });
+        assert.equal((await store.get(a1))?.owner, alice);
+        assert.equal((await store.get(moved))?.owner, undefined);
+        const sorted = async (owner: string) => (await store.listByOwner!(owner)).sort();
+        assert.deepEqual(await sorted(alice), [a1, a2, short].sort());
+
+        // A patch gives an owner, moves it to another, and removes it.
+        assert.equal(await store.update(moved, { set: {}, delete: [], owner: alice }, Date.now() + 60_000), true);
+        assert.equal((await store.get(moved))?.owner, alice);
+        assert.equal(await store.update(moved, { set: { k: 1 }, delete: [], owner: bob }, Date.now() + 60_000), true);
+        assert.deepEqual(await sorted(bob), [b1, moved].sort());
+        assert.equal((await store.listByOwner(alice)).includes(moved), false, "moved out of the old owner's index");
+        assert.equal(await store.update(moved, { set: {}, delete: [], owner: null }, Date.now() + 60_000), true);
+        assert.equal((await store.get(moved))?.owner, undefined);
+        assert.deepEqual(await store.listByOwner(bob), [b1]);
+        assert.equal(await store.touch(a2, Date.now() + 60_000), true);
+        assert.equal((await store.get(a2))?.owner, alice, "touch and patches without owner leave it");
+
+        // Destroyed and expired sessions leave the index.
+        await store.destroy(a2);
+        await sleep(100 + slack);
+        assert.deepEqual(await store.listByOwner(alice), [a1]);
+
+        // destroyByOwner ends exactly that owner's live sessions.
+        await store.create(a2, { ...record({}), owner: alice });
+        const ended = (await store.destroyByOwner(alice)).sort();
+        assert.deepEqual(ended, [a1, a2].sort());
+        assert.equal(await store.get(a1), undefined);
+        assert.equal(await store.get(a2), undefined);
+        assert.deepEqual(await store.listByOwner(alice), []);
+        assert.deepEqual(await store.destroyByOwner(alice), []);
+        assert.ok(await store.get(b1), "another owner's session is untouched");
+        assert.ok(await store.get(moved), "an unowned session is untouched");
       }),
     );
 
