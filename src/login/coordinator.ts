@@ -73,6 +73,21 @@ export interface CredentialCoordinator {
   close(): Promise<void>;
 }
 
+/** `coordination` option of a credential session: share its saved session with other processes. */
+export interface CoordinationOptions {
+  /** The backend every process of the fleet uses (MemoryCoordinator, SqliteCoordinator, RedisCoordinator, or your own). */
+  coordinator: CredentialCoordinator;
+  /**
+   * Names the saved session in the coordinator: the same string in every process that
+   * shares it (e.g. "bsky:" + the account's DID), a different one per account.
+   */
+  key: string;
+  /** How long the lock is held without being extended (ms); a crashed holder blocks the others at most this long. @default 10_000 */
+  leaseMs?: number;
+  /** How long a process waits for a sibling's refresh before COORDINATOR_UNAVAILABLE (ms). @default 60_000 */
+  maxWaitMs?: number;
+}
+
 /** The coordinator's backend failed or did not answer (`COORDINATOR_UNAVAILABLE`). */
 export class CoordinatorUnavailableError extends SessionKitError {
   constructor(message: string, options?: SessionKitErrorOptions) {

@@ -32,7 +32,10 @@ for (const [name, make] of Object.entries(backends(() => tmp.dir))) {
     });
     const open = (leaseMs = 2000) => {
       [a, b] = make();
-      return [new SharedRenewal(a, KEY, codec, { leaseMs }), new SharedRenewal(b, KEY, codec, { leaseMs })] as const;
+      return [
+        new SharedRenewal({ coordinator: a, key: KEY, leaseMs }, codec),
+        new SharedRenewal({ coordinator: b, key: KEY, leaseMs }, codec),
+      ] as const;
     };
 
     it("two processes renewing the same state at once make one renewal; the other adopts it", async () => {

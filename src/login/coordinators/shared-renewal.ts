@@ -27,21 +27,26 @@ import {
   assertCoordinationKey,
   assertCoordinator,
   CoordinatorUnavailableError,
+  type CoordinationOptions,
   type CredentialCoordinator,
   type SharedSessionState,
 } from "../coordinator.js";
 import { SessionExpiredError } from "../errors.js";
+import type { CredentialProfile } from "../profile.js";
+import { decodeSessionString, encodeSessionString } from "../session-string.js";
+import { SharedLoginGate } from "./shared-gate.js";
 
 export interface StateCodec<S> {
   encode(state: S): string;
   decode(value: string): S;
 }
 
-export interface SharedRenewalOptions {
-  /** How long the lock is held without being extended (ms); a dead holder blocks others at most this long. @default 10_000 */
-  leaseMs?: number;
-  /** How long a session waits for a sibling's refresh before COORDINATOR_UNAVAILABLE (ms). @default 60_000 */
-  maxWaitMs?: number;
+/** A profile's states as `sessionkit:1:` strings (the profile's own export format may lose fields). */
+export function profileCodec<C, S>(profile: CredentialProfile<C, S>): StateCodec<S> {
+  return {
+    encode: (state) => encodeSessionString(profile.name, profile.encodeState(state)),
+    decode: (value) => profile.decodeState(decodeSessionString(value, profile.name)),
+  };
 }
 
 /** What a renewal ended with: our own new state, or the state a sibling wrote (null: the session ended). */
@@ -54,11 +59,12 @@ export class SharedRenewal<S> {
   readonly #leaseMs: number;
   readonly #maxWaitMs: number;
 
-  constructor(coordinator: CredentialCoordinator, key: string, codec: StateCodec<S>, options: SharedRenewalOptions = {}) {
-    assertCoordinator(coordinator);
-    assertCoordinationKey(key);
-    this.coordinator = coordinator;
-    this.key = key;
+  constructor(options: CoordinationOptions, codec: StateCodec<S>) {
+    if (typeof options !== "object" || options === null) throw new TypeError("coordination must be { coordinator, key }");
+    assertCoordinator(options.coordinator, "coordination.coordinator");
+    assertCoordinationKey(options.key, "coordination.key");
+    this.coordinator = options.coordinator;
+    this.key = options.key;
     this.#codec = codec;
     this.#leaseMs = options.leaseMs ?? 10_000;
     this.#maxWaitMs = options.maxWaitMs ?? 60_000;
@@ -66,8 +72,13 @@ export class SharedRenewal<S> {
       ["leaseMs", this.#leaseMs],
       ["maxWaitMs", this.#maxWaitMs],
     ] as const) {
-      if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new TypeError(`coordination option ${name} must be a positive number`);
+      if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new TypeError(`coordination.${name} must be a positive number`);
     }
+  }
+
+  /** A rate-limit gate shared by the fleet under this key (`name`: "login", "refresh"). */
+  gate(name: string, defaultWaitMs: number): SharedLoginGate {
+    return new SharedLoginGate(this.coordinator, this.key, name, { defaultWaitMs });
   }
 
   /**
