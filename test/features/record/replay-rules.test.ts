@@ -28,6 +28,14 @@ before(async () => {
     req.on("end", () => {
       res.setHeader("Date", new Date().toUTCString());
       if (req.url === "/fresh") res.setHeader("Cache-Control", "max-age=60");
+      if (req.url === "/etag") {
+        res.setHeader("Cache-Control", "no-cache");
+        res.setHeader("ETag", '"e1"');
+        if (req.headers["if-none-match"] === '"e1"') {
+          res.statusCode = 304;
+          return res.end();
+        }
+      }
       res.end(req.method === "POST" ? `echo:${body}` : `v${++n}`);
     });
   });
@@ -108,6 +116,27 @@ describe("Replayer matching", () => {
       if (shiftDates) assert.equal(await text(s, "GET", "/fresh"), "v1", "a cache hit");
       else await assert.rejects(text(s, "GET", "/fresh"), ReplayNoMatchError, "stale by the old Date: the cache asked again");
     }
+  });
+
+  it("a revalidation is recorded as the network's 304 and replays through the cache", async () => {
+    const recorder = new Recorder();
+    {
+      await using s = new Session({ features: [recorder, new Cache()], proxyResolver: null });
+      assert.equal(await text(s, "GET", "/etag"), "v1");
+      assert.equal(await text(s, "GET", "/etag"), "v1");
+    }
+    const har = recorder.toHar();
+    assert.deepEqual(
+      har.log.entries.map((e) => e.response.status),
+      [200, 304],
+    );
+    assert.equal(har.log.entries[1].request.headers.find((h) => h.name === "If-None-Match")?.value, '"e1"');
+    const cache = new Cache();
+    await using s = new Session({ features: [new Replayer({ har }), cache] });
+    assert.equal(await text(s, "GET", "/etag"), "v1");
+    const msg = new Message("GET", `${base}/etag`);
+    assert.equal(Buffer.from(await s.sendAndRead(msg)).toString(), "v1");
+    assert.equal(cache.statusOf(msg), "revalidated");
   });
 
   it("refuses a file that is not HAR 1.x with HAR_INVALID", () => {
