@@ -37,13 +37,20 @@ test("examples import sessionkit by its package name, never the repository's fil
   }
 });
 
-for (const program of programs.filter((p) => p !== "demo.mjs")) {
-  test(`examples/${program} runs to completion`, SLOW, async () => {
-    const dir = await project();
-    const out = await exec(process.execPath, [program], dir);
-    assert.ok(out.trim().length > 0, "it prints what it shows");
-  });
-}
+// The programs are independent (each listens on its own ports), so they run side by side.
+test("every example runs to completion", { ...SLOW, concurrency: true }, async (t) => {
+  const dir = await project();
+  await Promise.all(
+    programs
+      .filter((p) => p !== "demo.mjs")
+      .map((program) =>
+        t.test(`examples/${program}`, async () => {
+          const out = await exec(process.execPath, [program], dir);
+          assert.ok(out.trim().length > 0, "it prints what it shows");
+        }),
+      ),
+  );
+});
 
 test("npm run demo: every part, a table, no colour when piped or under NO_COLOR", SLOW, async () => {
   const dir = await project();
@@ -57,8 +64,10 @@ test("npm run demo: every part, a table, no colour when piped or under NO_COLOR"
   assert.match(plain, /dropped connection recovered/);
   assert.doesNotMatch(plain, /FAIL/);
 
-  const forced = await exec(process.execPath, ["demo.mjs"], dir, { FORCE_COLOR: "1" });
+  const [forced, noColor] = await Promise.all([
+    exec(process.execPath, ["demo.mjs"], dir, { FORCE_COLOR: "1" }),
+    exec(process.execPath, ["demo.mjs"], dir, { NO_COLOR: "1" }),
+  ]);
   assert.match(forced, ANSI, "FORCE_COLOR=1 colours it");
-  const noColor = await exec(process.execPath, ["demo.mjs"], dir, { NO_COLOR: "1" });
   assert.doesNotMatch(noColor, ANSI);
 });
