@@ -16,6 +16,7 @@
  * timeout is kept short (20 ms by default); past it the statement is retried
  * asynchronously with a growing pause, for up to `retryForMs`, then fails with
  * COORDINATOR_UNAVAILABLE. The file is in WAL mode, so readers never wait for a writer.
+ * Even the setup (WAL, tables) runs that way, on first use rather than in the constructor.
  *
  * SQLite cannot notify another process: a waiting process polls (every `pollMs`), which
  * costs one indexed read per waiting session, not per waiting request (a session's
@@ -59,22 +60,32 @@ function positive(name: string, value: number | undefined, dflt: number): number
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+interface Statements {
+  read: Stmt<[string], StateRow>;
+  writeAny: Stmt<[string, string | null, number], { version: number }>;
+  writeFirst: Stmt<[string, string | null, number], { version: number }>;
+  writeNext: Stmt<[string | null, number, string, number], { version: number }>;
+  acquire: Stmt<[string, string, number, number]>;
+  extend: Stmt<[number, string, string, number]>;
+  release: Stmt<[string, string]>;
+  readGate: Stmt<[string, string], { blocked_until: number }>;
+  raiseGate: Stmt<[string, string, number]>;
+}
+
+/** Setup may meet the whole fleet starting at once: it gets longer to get through. */
+const SETUP_RETRY_MS = 10_000;
+
 export class SqliteCoordinator implements CredentialCoordinator {
   readonly kind = "sqlite";
   readonly #db: Database.Database;
   readonly #ownsDb: boolean;
+  readonly #table: string;
+  readonly #wal: boolean;
   readonly #retryForMs: number;
   readonly #pollMs: number;
   readonly #events = new EventEmitter().setMaxListeners(0);
-  readonly #read: Stmt<[string], StateRow>;
-  readonly #writeAny: Stmt<[string, string | null, number], { version: number }>;
-  readonly #writeFirst: Stmt<[string, string | null, number], { version: number }>;
-  readonly #writeNext: Stmt<[string | null, number, string, number], { version: number }>;
-  readonly #acquire: Stmt<[string, string, number, number]>;
-  readonly #extend: Stmt<[number, string, string, number]>;
-  readonly #release: Stmt<[string, string]>;
-  readonly #readGate: Stmt<[string, string], { blocked_until: number }>;
-  readonly #raiseGate: Stmt<[string, string, number]>;
+  #statements: Statements | null = null;
+  #setup: Promise<Statements> | null = null;
   #closed = false;
 
   constructor(options: SqliteCoordinatorOptions) {
@@ -87,61 +98,78 @@ export class SqliteCoordinator implements CredentialCoordinator {
     const busy = positive("busyTimeoutMs", options.busyTimeoutMs, 20);
     this.#retryForMs = positive("retryForMs", options.retryForMs, 2000);
     this.#pollMs = Math.max(1, positive("pollMs", options.pollMs, 20));
+    this.#table = table;
     this.#ownsDb = options.database === undefined;
-    // Setup happens once per process, when the whole fleet may start at once: a longer
-    // busy timeout here (switching to WAL and creating the tables are writes) is fine.
-    this.#db = options.database ?? new Database(options.path as string, { timeout: 5000 });
-    try {
-      if (this.#ownsDb && options.path !== ":memory:") this.#db.pragma("journal_mode = WAL");
-      this.#db.exec(
-        `CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 0, value TEXT, ` +
-          `updated_at INTEGER NOT NULL DEFAULT 0, lock_token TEXT, lock_until INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;` +
-          `CREATE TABLE IF NOT EXISTS ${table}_gates (key TEXT NOT NULL, name TEXT NOT NULL, blocked_until INTEGER NOT NULL, ` +
-          `PRIMARY KEY (key, name)) WITHOUT ROWID;`,
-      );
-      this.#db.pragma(`busy_timeout = ${Math.round(busy)}`);
-      this.#read = this.#db.prepare(`SELECT version, value, updated_at FROM ${table} WHERE key = ? AND version > 0`);
+    this.#wal = this.#ownsDb && options.path !== ":memory:";
+    this.#db = options.database ?? new Database(options.path as string, { timeout: Math.round(busy) });
+    if (!this.#ownsDb) this.#db.pragma(`busy_timeout = ${Math.round(busy)}`);
+  }
+
+  /**
+   * Creates the tables and statements on first use, asynchronously: processes that start
+   * together collide here (two readers that both want to write get SQLITE_BUSY at once,
+   * without SQLite's busy wait), and a constructor could only block on that.
+   */
+  #ready(): Promise<Statements> {
+    if (this.#statements !== null) return Promise.resolve(this.#statements);
+    this.#setup ??= this.#run(() => {
+      const db = this.#db;
+      const t = this.#table;
+      if (this.#wal && String(db.pragma("journal_mode", { simple: true })).toLowerCase() !== "wal") db.pragma("journal_mode = WAL");
+      // IMMEDIATE takes the write lock first, so a collision waits instead of deadlocking.
+      try {
+        db.exec(
+          `BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS ${t} (key TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 0, value TEXT, ` +
+            `updated_at INTEGER NOT NULL DEFAULT 0, lock_token TEXT, lock_until INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID; ` +
+            `CREATE TABLE IF NOT EXISTS ${t}_gates (key TEXT NOT NULL, name TEXT NOT NULL, blocked_until INTEGER NOT NULL, ` +
+            `PRIMARY KEY (key, name)) WITHOUT ROWID; COMMIT;`,
+        );
+      } catch (error) {
+        if (db.inTransaction) db.exec("ROLLBACK");
+        throw error;
+      }
       // A row may exist for the lock alone (version 0): "nothing written yet" is version 0.
-      const insert = `INSERT INTO ${table} (key, version, value, updated_at) VALUES (?, 1, ?, ?) ON CONFLICT (key) DO UPDATE SET `;
-      this.#writeAny = this.#db.prepare(
-        `${insert} version = version + 1, value = excluded.value, updated_at = excluded.updated_at RETURNING version`,
-      );
-      this.#writeFirst = this.#db.prepare(
-        `${insert} version = 1, value = excluded.value, updated_at = excluded.updated_at WHERE version = 0 RETURNING version`,
-      );
-      this.#writeNext = this.#db.prepare(
-        `UPDATE ${table} SET version = version + 1, value = ?, updated_at = ? WHERE key = ? AND version = ? RETURNING version`,
-      );
-      this.#acquire = this.#db.prepare(
-        `INSERT INTO ${table} (key, lock_token, lock_until) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET ` +
-          `lock_token = excluded.lock_token, lock_until = excluded.lock_until WHERE lock_until <= ?`,
-      );
-      this.#extend = this.#db.prepare(`UPDATE ${table} SET lock_until = ? WHERE key = ? AND lock_token = ? AND lock_until > ?`);
-      this.#release = this.#db.prepare(`UPDATE ${table} SET lock_token = NULL, lock_until = 0 WHERE key = ? AND lock_token = ?`);
-      this.#readGate = this.#db.prepare(`SELECT blocked_until FROM ${table}_gates WHERE key = ? AND name = ?`);
-      this.#raiseGate = this.#db.prepare(
-        `INSERT INTO ${table}_gates (key, name, blocked_until) VALUES (?, ?, ?) ON CONFLICT (key, name) DO UPDATE SET ` +
-          `blocked_until = max(blocked_until, excluded.blocked_until)`,
-      );
-    } catch (error) {
-      if (this.#ownsDb) this.#db.close();
-      throw error;
-    }
+      const insert = `INSERT INTO ${t} (key, version, value, updated_at) VALUES (?, 1, ?, ?) ON CONFLICT (key) DO UPDATE SET `;
+      const st: Statements = {
+        read: db.prepare(`SELECT version, value, updated_at FROM ${t} WHERE key = ? AND version > 0`),
+        writeAny: db.prepare(`${insert} version = version + 1, value = excluded.value, updated_at = excluded.updated_at RETURNING version`),
+        writeFirst: db.prepare(`${insert} version = 1, value = excluded.value, updated_at = excluded.updated_at WHERE version = 0 RETURNING version`),
+        writeNext: db.prepare(`UPDATE ${t} SET version = version + 1, value = ?, updated_at = ? WHERE key = ? AND version = ? RETURNING version`),
+        acquire: db.prepare(
+          `INSERT INTO ${t} (key, lock_token, lock_until) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET ` +
+            `lock_token = excluded.lock_token, lock_until = excluded.lock_until WHERE lock_until <= ?`,
+        ),
+        extend: db.prepare(`UPDATE ${t} SET lock_until = ? WHERE key = ? AND lock_token = ? AND lock_until > ?`),
+        release: db.prepare(`UPDATE ${t} SET lock_token = NULL, lock_until = 0 WHERE key = ? AND lock_token = ?`),
+        readGate: db.prepare(`SELECT blocked_until FROM ${t}_gates WHERE key = ? AND name = ?`),
+        raiseGate: db.prepare(
+          `INSERT INTO ${t}_gates (key, name, blocked_until) VALUES (?, ?, ?) ON CONFLICT (key, name) DO UPDATE SET ` +
+            `blocked_until = max(blocked_until, excluded.blocked_until)`,
+        ),
+      };
+      this.#statements = st;
+      return st;
+    }, SETUP_RETRY_MS).finally(() => {
+      if (this.#statements === null) this.#setup = null; // failed: the next call tries again
+    });
+    return this.#setup;
   }
 
   async read(key: string): Promise<SharedSessionState | null> {
-    const row = await this.#run(() => this.#read.get(key));
+    const st = await this.#ready();
+    const row = await this.#run(() => st.read.get(key));
     return row === undefined ? null : { version: row.version, value: row.value, updatedAt: row.updated_at };
   }
 
   async write(key: string, expected: number | null, value: string | null): Promise<SharedSessionState | null> {
+    const st = await this.#ready();
     const now = Date.now();
     const row = await this.#run(() =>
       expected === null
-        ? this.#writeAny.get(key, value, now)
+        ? st.writeAny.get(key, value, now)
         : expected === 0
-          ? this.#writeFirst.get(key, value, now)
-          : this.#writeNext.get(value, now, key, expected),
+          ? st.writeFirst.get(key, value, now)
+          : st.writeNext.get(value, now, key, expected),
     );
     if (row === undefined) return null;
     this.#events.emit(key);
@@ -149,23 +177,26 @@ export class SqliteCoordinator implements CredentialCoordinator {
   }
 
   async acquire(key: string, leaseMs: number): Promise<CoordinatorLease | null> {
+    const st = await this.#ready();
     const token = randomUUID();
     const acquired = await this.#run(() => {
       const now = Date.now();
-      return this.#acquire.run(key, token, now + leaseMs, now).changes === 1;
+      return st.acquire.run(key, token, now + leaseMs, now).changes === 1;
     });
     return acquired ? { key, token } : null;
   }
 
   async extend(lease: CoordinatorLease, leaseMs: number): Promise<boolean> {
+    const st = await this.#ready();
     return this.#run(() => {
       const now = Date.now();
-      return this.#extend.run(now + leaseMs, lease.key, lease.token, now).changes === 1;
+      return st.extend.run(now + leaseMs, lease.key, lease.token, now).changes === 1;
     });
   }
 
   async release(lease: CoordinatorLease): Promise<void> {
-    await this.#run(() => this.#release.run(lease.key, lease.token));
+    const st = await this.#ready();
+    await this.#run(() => st.release.run(lease.key, lease.token));
     this.#events.emit(lease.key);
   }
 
@@ -202,11 +233,13 @@ export class SqliteCoordinator implements CredentialCoordinator {
   }
 
   async readGate(key: string, name: string): Promise<number> {
-    return (await this.#run(() => this.#readGate.get(key, name)))?.blocked_until ?? 0;
+    const st = await this.#ready();
+    return (await this.#run(() => st.readGate.get(key, name)))?.blocked_until ?? 0;
   }
 
   async raiseGate(key: string, name: string, until: number): Promise<void> {
-    await this.#run(() => this.#raiseGate.run(key, name, Math.round(until)));
+    const st = await this.#ready();
+    await this.#run(() => st.raiseGate.run(key, name, Math.round(until)));
   }
 
   async close(): Promise<void> {
@@ -221,8 +254,8 @@ export class SqliteCoordinator implements CredentialCoordinator {
   }
 
   /** Runs one statement; SQLITE_BUSY past the short busy timeout is retried after an async pause. */
-  async #run<T>(fn: () => T): Promise<T> {
-    const deadline = Date.now() + this.#retryForMs;
+  async #run<T>(fn: () => T, retryForMs = this.#retryForMs): Promise<T> {
+    const deadline = Date.now() + retryForMs;
     let pause = 1;
     for (;;) {
       if (this.#closed) throw new CoordinatorUnavailableError("The SQLite coordinator is closed");
