@@ -3,11 +3,12 @@
  * over XRPC, access and refresh JWTs (the refresh JWT is rotated on every refresh), the PDS
  * endpoint taken from the DID document, "ExpiredToken" detection, and session strings that
  * interoperate with the atproto Python SDK: `handle:::did:::accessJwt:::refreshJwt:::pds`
- * (and its older four-field form, whose PDS is https://bsky.social).
+ * (and its older four-field form, whose PDS is https://bsky.social). Credentials only go
+ * to `https:` endpoints, or plain `http:` on a loopback host (InsecureEndpointError else).
  */
 import type { MessageHeaders } from "../http/headers.js";
 import { Message } from "../http/message.js";
-import { InvalidSessionStringError, LoginFailedError, ServiceError, SessionExpiredError, safeServerText } from "./errors.js";
+import { InsecureEndpointError, InvalidSessionStringError, LoginFailedError, ServiceError, SessionExpiredError, safeServerText } from "./errors.js";
 import type { CredentialProfile, Exchange, ProfileContext } from "./profile.js";
 
 export const DEFAULT_ATPROTO_SERVICE = "https://bsky.social";
@@ -45,8 +46,30 @@ export function normalizeEndpoint(value: unknown): string | null {
     return null;
   }
   if ((url.protocol !== "https:" && url.protocol !== "http:") || url.username !== "" || url.password !== "") return null;
-  const path = url.pathname.replace(/\/+$/, "").replace(/\/xrpc$/, "");
+  // Trailing slashes by index: `/\/+$/` restarts at every slash of a run that is not at the end.
+  let end = url.pathname.length;
+  while (end > 0 && url.pathname[end - 1] === "/") end--;
+  let path = url.pathname.slice(0, end);
+  if (path.endsWith("/xrpc")) path = path.slice(0, -5);
   return url.origin + path;
+}
+
+/**
+ * True for hosts where plain http is acceptable for development: `localhost`, 127.0.0.0/8
+ * and ::1 (the URL parser has already normalized other spellings such as `0x7f.1`).
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase();
+  if (h === "localhost" || h === "[::1]" || h === "::1") return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
+}
+
+/** Throws InsecureEndpointError unless credentials may go to `endpoint` (a normalized endpoint). */
+export function requireSecureEndpoint(endpoint: string, where: string): void {
+  const url = new URL(endpoint);
+  if (url.protocol === "https:" || isLoopbackHost(url.hostname)) return;
+  throw new InsecureEndpointError(url.origin, where);
 }
 
 // JWTs are base64url segments joined by dots; anything else in a token field is refused, so a
@@ -55,13 +78,21 @@ const TOKEN = /^[A-Za-z0-9_\-.]{1,8192}$/;
 const DID = /^did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,2048}$/;
 const HANDLE = /^[^\s:]{1,253}$/;
 
-export function makeAtprotoState(fields: {
-  handle: unknown;
-  did: unknown;
-  accessJwt: unknown;
-  refreshJwt: unknown;
-  pdsEndpoint: unknown;
-}): AtprotoState | null {
+/**
+ * A checked state, or null when a field is malformed. Throws InsecureEndpointError when the
+ * PDS endpoint is well-formed but not https (outside loopback): the refresh token would go
+ * there in clear, so this is refused whatever the state came from (`where` says what).
+ */
+export function makeAtprotoState(
+  fields: {
+    handle: unknown;
+    did: unknown;
+    accessJwt: unknown;
+    refreshJwt: unknown;
+    pdsEndpoint: unknown;
+  },
+  where = "the session's PDS endpoint",
+): AtprotoState | null {
   const { handle, did, accessJwt, refreshJwt } = fields;
   if (typeof handle !== "string" || !HANDLE.test(handle)) return null;
   if (typeof did !== "string" || !DID.test(did) || did.includes(SEPARATOR) || did.endsWith(":")) return null;
@@ -69,6 +100,7 @@ export function makeAtprotoState(fields: {
   if (typeof refreshJwt !== "string" || !TOKEN.test(refreshJwt)) return null;
   const pdsEndpoint = normalizeEndpoint(fields.pdsEndpoint);
   if (pdsEndpoint === null) return null;
+  requireSecureEndpoint(pdsEndpoint, where);
   return { handle, did, accessJwt, refreshJwt, pdsEndpoint, pdsOrigin: new URL(pdsEndpoint).origin, authorization: `Bearer ${accessJwt}` };
 }
 
@@ -99,7 +131,7 @@ export function parseAtprotoSessionString(value: string): AtprotoState | null {
   const fields = value.split(SEPARATOR);
   if (fields.length !== 4 && fields.length !== 5) return null;
   const [handle, did, accessJwt, refreshJwt, pds = DEFAULT_ATPROTO_SERVICE] = fields;
-  const state = makeAtprotoState({ handle, did, accessJwt, refreshJwt, pdsEndpoint: pds });
+  const state = makeAtprotoState({ handle, did, accessJwt, refreshJwt, pdsEndpoint: pds }, "the PDS of an imported session string");
   if (state === null) throw new InvalidSessionStringError("an atproto session string with a malformed field");
   return state;
 }
@@ -130,6 +162,8 @@ export class AtprotoProfile implements CredentialProfile<AtprotoCredentials, Atp
   constructor(service: string | URL = DEFAULT_ATPROTO_SERVICE) {
     const s = normalizeEndpoint(String(service));
     if (s === null) throw new TypeError("service must be an http(s) URL without credentials");
+    // The password goes to the service: https, or http on a loopback host (a local PDS).
+    requireSecureEndpoint(s, "the configured atproto service");
     this.service = s;
     this.#serviceOrigin = new URL(s).origin;
   }
@@ -183,7 +217,10 @@ export class AtprotoProfile implements CredentialProfile<AtprotoCredentials, Atp
   #stateFrom(ex: Exchange, fallbackPds: string, what: string): AtprotoState {
     const b = (ex.json ?? {}) as Record<string, unknown>;
     const pdsEndpoint = pdsFromDidDoc(b.didDoc, typeof b.did === "string" ? b.did : undefined) ?? fallbackPds;
-    const state = makeAtprotoState({ handle: b.handle, did: b.did, accessJwt: b.accessJwt, refreshJwt: b.refreshJwt, pdsEndpoint });
+    const state = makeAtprotoState(
+      { handle: b.handle, did: b.did, accessJwt: b.accessJwt, refreshJwt: b.refreshJwt, pdsEndpoint },
+      `the PDS named by the ${what} answer`,
+    );
     if (state === null) throw new LoginFailedError(`${what} answered 200 without a well-formed session`, ex.status);
     return state;
   }
@@ -226,7 +263,7 @@ export class AtprotoProfile implements CredentialProfile<AtprotoCredentials, Atp
   }
 
   decodeState(json: Record<string, unknown>): AtprotoState {
-    const state = makeAtprotoState(json as Parameters<typeof makeAtprotoState>[0]);
+    const state = makeAtprotoState(json as Parameters<typeof makeAtprotoState>[0], "the PDS of an imported session");
     if (state === null) throw new InvalidSessionStringError("an atproto session with a malformed field");
     return state;
   }

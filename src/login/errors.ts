@@ -65,6 +65,20 @@ export class InvalidSessionStringError extends SessionKitError {
   }
 }
 
+/**
+ * Credentials would go to an endpoint that is not `https:` (`INSECURE_ENDPOINT`): a PDS
+ * named by a DID document, a login or refresh answer, an imported session string, or the
+ * configured service. Plain `http:` is accepted for loopback hosts only (development), as
+ * in the atproto SDKs. `endpoint` is the refused origin (endpoints never carry userinfo).
+ */
+export class InsecureEndpointError extends SessionKitError {
+  readonly endpoint: string;
+  constructor(endpoint: string, where: string, options?: SessionKitErrorOptions) {
+    super("INSECURE_ENDPOINT", `Refusing to send credentials to ${endpoint} (${where}): https is required except for loopback hosts`, options);
+    this.endpoint = endpoint;
+  }
+}
+
 // Things in server text that look like credentials: JWTs, long opaque tokens, key=value secrets.
 const JWT_LIKE = /\b[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\b/g;
 const LONG_TOKEN = /\b[A-Za-z0-9_\-+/=]{24,}\b/g;

@@ -15,6 +15,7 @@ export {
   SessionExpiredError,
   NotLoggedInError,
   InvalidSessionStringError,
+  InsecureEndpointError,
   ServiceError,
 } from "./errors.js";
 export { encodeSessionString, decodeSessionString, SESSION_STRING_VERSION } from "./session-string.js";
@@ -25,7 +26,14 @@ export { LoginGate, readRateLimit, parseRetryAfter } from "./rate-limit.js";
 export type { RateLimitInfo } from "./rate-limit.js";
 export { AtprotoSession } from "./atproto-session.js";
 export type { AtprotoSessionOptions, XrpcParams } from "./atproto-session.js";
-export { AtprotoProfile, DEFAULT_ATPROTO_SERVICE, parseAtprotoSessionString, formatAtprotoSessionString, pdsFromDidDoc } from "./atproto-profile.js";
+export {
+  AtprotoProfile,
+  DEFAULT_ATPROTO_SERVICE,
+  parseAtprotoSessionString,
+  formatAtprotoSessionString,
+  pdsFromDidDoc,
+  isLoopbackHost,
+} from "./atproto-profile.js";
 export type { AtprotoCredentials, AtprotoState } from "./atproto-profile.js";
 export { ApiKeySession, ApiKeyProfile, ASTROMETRY_API_URL, ASTROMETRY_API_KEY_ENV } from "./api-key-session.js";
 export type { ApiKeySessionOptions, ApiKeyLoginOptions, ApiKeyCredentials, ApiKeyState } from "./api-key-session.js";
