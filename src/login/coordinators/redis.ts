@@ -20,10 +20,11 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { createClient } from "redis";
+import type * as NodeRedis from "redis";
 import { InvalidArgumentError } from "../../errors.js";
 import type { ChangeWatch, CoordinatorLease, CredentialCoordinator, SharedSessionState } from "../coordinator.js";
 import { CoordinatorUnavailableError } from "../coordinator.js";
+import { loadDriver } from "./driver.js";
 
 /** The node-redis calls this coordinator needs (a `createClient()` result has them). */
 export interface RedisCoordinatorClient {
@@ -132,6 +133,7 @@ export class RedisCoordinator implements CredentialCoordinator {
       this.#connected = true;
       return;
     }
+    const { createClient } = loadDriver<typeof NodeRedis>("redis", "RedisCoordinator");
     const client = createClient({
       url: options.url,
       disableOfflineQueue: true,

@@ -24,10 +24,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { InvalidArgumentError } from "../../errors.js";
 import type { ChangeWatch, CoordinatorLease, CredentialCoordinator, SharedSessionState } from "../coordinator.js";
 import { CoordinatorUnavailableError } from "../coordinator.js";
+import { loadDriver } from "./driver.js";
 
 export interface SqliteCoordinatorOptions {
   /** Database file path (every process of the fleet opens the same file). */
@@ -101,7 +102,11 @@ export class SqliteCoordinator implements CredentialCoordinator {
     this.#table = table;
     this.#ownsDb = options.database === undefined;
     this.#wal = this.#ownsDb && options.path !== ":memory:";
-    this.#db = options.database ?? new Database(options.path as string, { timeout: Math.round(busy) });
+    if (options.database !== undefined) this.#db = options.database;
+    else {
+      const Driver = loadDriver<typeof Database>("better-sqlite3", "SqliteCoordinator");
+      this.#db = new Driver(options.path as string, { timeout: Math.round(busy) });
+    }
     if (!this.#ownsDb) this.#db.pragma(`busy_timeout = ${Math.round(busy)}`);
   }
 
