@@ -194,6 +194,11 @@ describe("a credential session on top of record and replay", () => {
     const a = new AtprotoSession({ service: pds.entryway, session: live });
     await a.login({ identifier: HANDLE, password: PASSWORD });
     const answer = await a.get<{ ok: boolean; did: string }>("com.example.ping");
+    // The PDS now answers "ExpiredToken" (a 400 with a JSON body): the credential feature
+    // reads that body, refreshes and retries; the recording must carry that body.
+    pds.expireAccessTokens();
+    const afterRefresh = await a.get<{ ok: boolean; did: string }>("com.example.ping");
+    assert.equal(pds.refreshes, 1);
     await a.close();
     await live.close();
     await pds.close();
@@ -208,6 +213,13 @@ describe("a credential session on top of record and replay", () => {
     assert.equal(b.did, DID);
     assert.equal(b.pdsEndpoint, pds.pds);
     assert.deepEqual(await b.get<{ ok: boolean; did: string }>("com.example.ping"), answer);
+    assert.deepEqual(
+      await b.get<{ ok: boolean; did: string }>("com.example.ping"),
+      afterRefresh,
+      "the replayed ExpiredToken led to a replayed refresh",
+    );
+    const expired = har.log.entries.find((e) => e.response.status === 400);
+    assert.match(expired?.response.content.text ?? "", /ExpiredToken/);
     await b.close();
     await offline.close();
   });
