@@ -19,10 +19,11 @@ import type { SessionEndReason, SessionPatch, StoredSession } from "../stores/co
 import { MemoryStore, type MemorySyncAccess } from "../stores/memory.js";
 import { CookieSerializer, CookieSigner, cookieIsSecure, generateId, readCookieValues, type VerifiedCookie } from "./cookie.js";
 import { SessionEndedHub } from "./ended.js";
-import { StoreContractError, StoreUnavailableError } from "./errors.js";
+import { InvalidSessionValueError, StoreContractError, StoreUnavailableError } from "./errors.js";
 import { emptyRecord, parseStoredJson, type JsonValue } from "./json.js";
 import type { ResolvedOptions } from "./options.js";
 import { Session, type SessionLifecycle, type SessionState } from "./session.js";
+import { Lifetimes } from "./lifetime.js";
 import { decodeValue, encodeValue } from "./values.js";
 
 /** What an adapter knows about the incoming request. */
@@ -58,7 +59,9 @@ const NO_VALUES: ReadonlyMap<string, string> = new Map();
 
 export class SessionEngine implements SessionLifecycle {
   readonly options: ResolvedOptions;
-  readonly #signer: CookieSigner;
+  /** @internal shared with outside.ts */
+  readonly signer: CookieSigner;
+  readonly lifetimes: Lifetimes;
   readonly #serializer: CookieSerializer;
   /** The cookie is Secure whatever the request (`secure: true` or a `__Host-`/`__Secure-` name). */
   readonly #alwaysSecure: boolean;
@@ -68,7 +71,8 @@ export class SessionEngine implements SessionLifecycle {
   constructor(options: ResolvedOptions) {
     this.options = options;
     this.ended = new SessionEndedHub(options.store, options.onError);
-    this.#signer = new CookieSigner(options.secrets);
+    this.signer = new CookieSigner(options.secrets);
+    this.lifetimes = new Lifetimes(options);
     this.#serializer = new CookieSerializer(options.cookie);
     this.#alwaysSecure = cookieIsSecure(options.cookie, false);
     this.#neverSecure = !cookieIsSecure(options.cookie, true);
@@ -88,14 +92,14 @@ export class SessionEngine implements SessionLifecycle {
     const state = this.#newState(now);
     const candidates = readCookieValues(request.cookieHeader, this.options.cookie.name);
     for (let i = 0; i < candidates.length; i++) {
-      const verified = this.#signer.check(candidates[i]);
+      const verified = this.signer.check(candidates[i]);
       if (verified === undefined) continue;
       const id = verified.id;
       let entry;
       try {
         entry = mem.peek(id, now);
         if (entry === undefined) continue;
-        if (this.#expired(entry.createdAt, entry.expiresAt, now, entry.maxAge)) {
+        if (this.lifetimes.expired(entry.createdAt, entry.expiresAt, now, entry.maxAge)) {
           mem.destroySync(id);
           continue;
         }
@@ -103,7 +107,10 @@ export class SessionEngine implements SessionLifecycle {
         // The store keeps each value as JSON.stringify text, which is exactly the snapshot,
         // and does not change this map while this request may still diff against it (see
         // MemoryStore's copy on write), so no copy is needed.
-        for (const [key, text] of entry.values) state.values.set(key, decodeValue(parseStoredJson(text)));
+        if (!this.#decodeInto(state, entry.values.entries(), parseStoredJson)) {
+          this.#reset(state, now);
+          continue;
+        }
         state.snapshot = entry.values;
       } catch (error) {
         throw storeError(error);
@@ -118,31 +125,42 @@ export class SessionEngine implements SessionLifecycle {
     const state = this.#newState(now);
     const candidates = readCookieValues(request.cookieHeader, this.options.cookie.name);
     for (const value of candidates) {
-      const verified = this.#signer.check(value);
+      const verified = this.signer.check(value);
       if (verified === undefined) continue;
       const id = verified.id;
-      const stored = await this.#call(() => this.options.store.get(id));
+      const stored = await this.call(() => this.options.store.get(id));
       if (stored === undefined || !isStoredSession(stored)) continue;
-      if (this.#expired(stored.createdAt, stored.expiresAt, now, stored.maxAge)) {
-        await this.#call(() => this.options.store.destroy(id));
+      if (this.lifetimes.expired(stored.createdAt, stored.expiresAt, now, stored.maxAge)) {
+        await this.call(() => this.options.store.destroy(id));
         continue;
       }
       this.#adopt(state, verified, stored);
-      const snapshot = new Map<string, string>();
-      for (const key of Object.keys(stored.data)) {
-        const value = stored.data[key];
-        state.values.set(key, decodeValue(value));
-        snapshot.set(key, JSON.stringify(value));
+      if (!this.#decodeInto(state, Object.entries(stored.data), (v) => v)) {
+        this.#reset(state, now);
+        continue;
       }
+      const snapshot = new Map<string, string>();
+      for (const key of Object.keys(stored.data)) snapshot.set(key, JSON.stringify(stored.data[key]));
       state.snapshot = snapshot;
       break;
     }
     return requestSession(state, request.secure);
   }
 
-  /** Past its idle expiry, or its absolute timeout (enforced here whatever TTL the store kept). */
-  #expired(createdAt: number, expiresAt: number, now: number, maxAge: number | undefined): boolean {
-    return expiresAt <= now || createdAt + this.#absolute(this.#boundedMaxAge(maxAge)) <= now;
+  /**
+   * Fills the session's values from their stored forms. A value that cannot be decoded
+   * (corrupt, or an encoding from a newer version) makes the session unreadable, hence
+   * absent, as garbage in the store is: reported to `onError`, never a failed request.
+   */
+  #decodeInto<T>(state: SessionState, stored: Iterable<[string, T]>, parse: (v: T) => JsonValue): boolean {
+    try {
+      for (const [key, v] of stored) state.values.set(key, decodeValue(parse(v)));
+      return true;
+    } catch (error) {
+      if (!(error instanceof InvalidSessionValueError)) throw error;
+      this.options.onError(error);
+      return false;
+    }
   }
 
   /** Makes `state` the stored session that `verified` names (its values are filled by the caller). */
@@ -158,22 +176,7 @@ export class SessionEngine implements SessionLifecycle {
     state.createdAt = stored.createdAt;
     state.expiresAt = stored.expiresAt;
     state.owner = typeof stored.owner === "string" ? stored.owner : undefined;
-    state.maxAge = this.#boundedMaxAge(stored.maxAge);
-  }
-
-  /** A stored per-session lifetime, brought within the bounds the server has now. */
-  #boundedMaxAge(maxAge: number | undefined): number | undefined {
-    if (typeof maxAge !== "number" || !Number.isFinite(maxAge)) return undefined;
-    const { min, max } = this.options.maxAgeBounds;
-    return Math.min(max, Math.max(min, maxAge));
-  }
-
-  #idle(maxAge: number | undefined): number {
-    return maxAge ?? this.options.idleTimeout;
-  }
-
-  #absolute(maxAge: number | undefined): number {
-    return maxAge === undefined ? this.options.absoluteTimeout : Math.max(maxAge, this.options.absoluteTimeout);
+    state.maxAge = this.lifetimes.bounded(stored.maxAge);
   }
 
   /**
@@ -249,9 +252,9 @@ export class SessionEngine implements SessionLifecycle {
         patch.owner = s.owner ?? null;
         patch.maxAge = s.maxAge ?? null;
       }
-      ok = await this.#call(() => this.options.store.update(id, patch, expiresAt));
+      ok = await this.call(() => this.options.store.update(id, patch, expiresAt));
     } else {
-      ok = await this.#call(() => this.options.store.touch(id, expiresAt));
+      ok = await this.call(() => this.options.store.touch(id, expiresAt));
     }
     this.#saved(s, ok, due, expiresAt, now);
   }
@@ -290,7 +293,7 @@ export class SessionEngine implements SessionLifecycle {
         if (s.id === "") s.id = generateId();
         s.expiresAt = this.#expiryFor(s, now);
       }
-      const value = s.signed?.id === s.id ? s.signed.value : this.#signer.sign(s.id);
+      const value = s.signed?.id === s.id ? s.signed.value : this.signer.sign(s.id);
       setCookie = this.#serializer.serialize(value, secure, this.#cookieMaxAge(s, now), now);
     } else if (s.clearCookie) {
       setCookie = this.#serializer.serialize("", secure, 0, now);
@@ -308,8 +311,8 @@ export class SessionEngine implements SessionLifecycle {
     s.isNew = true;
     await this.#create(s, Date.now(), true);
     if (oldId !== undefined) {
-      await this.#call(() => this.options.store.destroy(oldId));
-      this.#ended(oldId, oldOwner, "regenerate");
+      await this.call(() => this.options.store.destroy(oldId));
+      this.notifyEnded(oldId, oldOwner, "regenerate");
     }
   }
 
@@ -317,10 +320,10 @@ export class SessionEngine implements SessionLifecycle {
     const wasStored = !s.isNew;
     const id = s.id;
     const owner = s.owner;
-    if (wasStored) await this.#call(() => this.options.store.destroy(id));
+    if (wasStored) await this.call(() => this.options.store.destroy(id));
     this.#reset(s, Date.now());
     s.clearCookie = wasStored;
-    if (wasStored) this.#ended(id, owner, "destroy");
+    if (wasStored) this.notifyEnded(id, owner, "destroy");
   }
 
   checkOwner(owner: string | undefined): void {
@@ -334,43 +337,7 @@ export class SessionEngine implements SessionLifecycle {
   }
 
   checkMaxAge(ms: number | undefined): void {
-    if (ms === undefined) return;
-    const { min, max } = this.options.maxAgeBounds;
-    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < min || ms > max) {
-      throw new InvalidArgumentError(`setMaxAge(ms) needs a number of milliseconds from ${min} to ${max} (the maxAgeBounds option)`);
-    }
-  }
-
-  // --- for SessionMiddleware: sessions outside a request ---
-
-  /**
-   * The live session a `Cookie` header names (signature verified, store read, expiry
-   * checked), or undefined. Read-only: nothing is written or renewed.
-   */
-  async readSession(cookieHeader: string | undefined): Promise<{ id: string; owner: string | undefined } | undefined> {
-    const now = Date.now();
-    for (const value of readCookieValues(cookieHeader, this.options.cookie.name)) {
-      const verified = this.#signer.check(value);
-      if (verified === undefined) continue;
-      const id = verified.id;
-      const stored = await this.#call(() => this.options.store.get(id));
-      if (stored === undefined || !isStoredSession(stored)) continue;
-      if (this.#expired(stored.createdAt, stored.expiresAt, now, stored.maxAge)) continue;
-      return { id, owner: typeof stored.owner === "string" ? stored.owner : undefined };
-    }
-    return undefined;
-  }
-
-  /** Destroys every session of `owner` (every node sees it through the store); resolves how many were live. */
-  async revokeOwner(owner: string): Promise<number> {
-    if (typeof owner !== "string" || owner.length === 0) throw new InvalidArgumentError("revokeOwner(owner) needs a non-empty string");
-    const store = this.options.store;
-    if (typeof store.destroyByOwner !== "function") {
-      throw new StoreContractError("revokeOwner() needs a store with an owner index (destroyByOwner); this store has none");
-    }
-    const ids = await this.#call(() => store.destroyByOwner!(owner));
-    for (const id of ids) this.#ended(id, owner, "revoke-owner");
-    return ids.length;
+    this.lifetimes.check(ms);
   }
 
   // --- internals ---
@@ -390,7 +357,7 @@ export class SessionEngine implements SessionLifecycle {
     const session: StoredSession = { data, createdAt: s.createdAt, expiresAt };
     if (s.owner !== undefined) session.owner = s.owner;
     if (s.maxAge !== undefined) session.maxAge = s.maxAge;
-    const ok = await this.#call(() => this.options.store.create(id, session));
+    const ok = await this.call(() => this.options.store.create(id, session));
     this.#created(s, ok, expiresAt, snapshot);
   }
 
@@ -425,14 +392,14 @@ export class SessionEngine implements SessionLifecycle {
   }
 
   #expiryFor(s: SessionState, now: number): number {
-    return Math.min(now + this.#idle(s.maxAge), s.createdAt + this.#absolute(s.maxAge));
+    return this.lifetimes.expiryFor(s.createdAt, s.maxAge, now);
   }
 
   #cookieMaxAge(s: SessionState, now: number): number | undefined {
     if (!this.options.cookie.persistent) return undefined;
     // Without rolling the cookie is sent once, so it must live until the absolute timeout;
     // the idle timeout is still enforced by the store.
-    const until = this.options.rolling ? s.expiresAt : s.createdAt + this.#absolute(s.maxAge);
+    const until = this.options.rolling ? s.expiresAt : s.createdAt + this.lifetimes.absolute(s.maxAge);
     return Math.max(1000, until - now);
   }
 
@@ -472,12 +439,13 @@ export class SessionEngine implements SessionLifecycle {
     s.metaChanged = false;
   }
 
-  #ended(id: string, owner: string | undefined, reason: SessionEndReason): void {
+  /** @internal Tells `onSessionEnded` listeners (and other nodes) that a session ended. */
+  notifyEnded(id: string, owner: string | undefined, reason: SessionEndReason): void {
     this.ended.ended({ id, owner, reason });
   }
 
-  /** Store calls: anything that is not already a typed error becomes STORE_UNAVAILABLE. */
-  async #call<T>(fn: () => Promise<T>): Promise<T> {
+  /** Store calls: anything that is not already a typed error becomes STORE_UNAVAILABLE. @internal */
+  async call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
@@ -486,7 +454,7 @@ export class SessionEngine implements SessionLifecycle {
   }
 }
 
-function requestSession(state: SessionState, secure: boolean): RequestSession {
+export function requestSession(state: SessionState, secure: boolean): RequestSession {
   return { session: new Session(state), state, secure, committed: false, headers: undefined };
 }
 
@@ -497,7 +465,7 @@ function storeError(error: unknown): unknown {
 }
 
 /** Guards against a third-party store returning something malformed ("garbage in the store"). */
-function isStoredSession(value: unknown): value is StoredSession {
+export function isStoredSession(value: unknown): value is StoredSession {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Partial<StoredSession>;
   return typeof v.data === "object" && v.data !== null && !Array.isArray(v.data) && Number.isFinite(v.createdAt) && Number.isFinite(v.expiresAt);

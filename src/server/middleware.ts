@@ -9,6 +9,7 @@ import { fetchAdapter, honoAdapter, type FetchHandler } from "./adapters/fetch.j
 import { nodeAdapter, type NodeAdapterOptions, type NodeListener } from "./adapters/node.js";
 import { SessionEngine } from "./engine.js";
 import { resolveOptions, type SessionOptions } from "./options.js";
+import { readSession, revokeOwner } from "./outside.js";
 
 export class SessionMiddleware {
   readonly #engine: SessionEngine;
@@ -57,7 +58,7 @@ export class SessionMiddleware {
    * `STORE_UNAVAILABLE` when the store fails. The id is a credential: never log it.
    */
   readSession(cookieHeader: string | undefined): Promise<{ id: string; owner: string | undefined } | undefined> {
-    return this.#engine.readSession(cookieHeader);
+    return readSession(this.#engine, cookieHeader);
   }
 
   /**
@@ -76,7 +77,7 @@ export class SessionMiddleware {
    * sessions were ended. Needs a store with an owner index (`StoreContractError` otherwise).
    */
   revokeOwner(owner: string): Promise<number> {
-    return this.#engine.revokeOwner(owner);
+    return revokeOwner(this.#engine, owner);
   }
 
   /** Closes the store if this middleware created it (the default MemoryStore). */

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { MemoryStore, sessionData, sessionMiddleware, type SessionStore } from "../../src/server/index.js";
 import { decodeValue, encodeValue } from "../../src/server/values.js";
+import { CookieSigner } from "../../src/server/cookie.js";
 import { RedisStore } from "../../src/stores/redis.js";
 import { SqliteStore } from "../../src/stores/sqlite.js";
 import { redisAvailability } from "../helpers/redis.js";
@@ -123,6 +124,30 @@ for (const [name, factory, skip] of factories) {
     });
   });
 }
+
+describe("an undecodable stored value", () => {
+  for (const [name, makeStore] of [
+    ["MemoryStore (sync path)", () => new MemoryStore({ sweepInterval: 0 })],
+    ["SqliteStore (contract path)", () => new SqliteStore({ path: ":memory:", sweepInterval: 0 })],
+  ] as const) {
+    it(`makes the session absent and reaches onError, never a failed request (${name})`, async () => {
+      const store = makeStore();
+      const errors: unknown[] = [];
+      await using mw = sessionMiddleware({ secret: SECRET, store, onError: (e) => errors.push(e) });
+      const id = randomBytes(32).toString("base64url");
+      const now = Date.now();
+      await store.create(id, { data: { ok: 1, future: { $sk: 9, v: "from a newer version" } }, createdAt: now, expiresAt: now + 60_000 });
+      await using server = await startServer(mw.node((req, res) => res.end(String(sessionData(req).get("ok")))));
+      const c = new Client(server.url);
+      c.cookie = new CookieSigner([Buffer.from(SECRET)]).sign(id);
+      const r = await c.get("/");
+      assert.equal(r.status, 200);
+      assert.equal(r.body, "undefined", "read as a new, empty session");
+      assert.equal((errors[0] as { code?: string }).code, "INVALID_SESSION_VALUE");
+      await store.close();
+    });
+  }
+});
 
 describe("the value encoding", () => {
   it("leaves plain JSON as it is, envelopes the rest with a version", () => {
