@@ -48,6 +48,16 @@ export class MessageHeaders implements Iterable<[string, string]> {
     return h;
   }
 
+  /**
+   * @internal Takes a flat `[name, value, …]` list from the HTTP parser as it is (names as
+   * the server sent them), without validation or a copy.
+   */
+  static _fromFlat(list: string[]): MessageHeaders {
+    const h = new MessageHeaders();
+    h.#list = list;
+    return h;
+  }
+
   static #check(name: string, value: string): void {
     if (!TOKEN.test(name)) throw new InvalidArgumentError(`Invalid header name: ${JSON.stringify(name.slice(0, 64))}`);
     if (BAD_VALUE.test(value)) throw new InvalidArgumentError(`Invalid value for header ${name}: contains CR, LF or NUL`);

@@ -16,6 +16,7 @@ import type { Dispatcher } from "undici";
 import { AbortError, NetworkError } from "../errors.js";
 import type { Cancellation } from "./cancellation.js";
 import { createConnector, ProxyConnectError, socketTimings } from "./connector.js";
+import { roundTrip, type RawResponse } from "./dispatch.js";
 import { MessageHeaders } from "./headers.js";
 import { type emptyMetrics, type Message, MessageFlags } from "./message.js";
 import { ConnectionPool, type ClientSettings, type PoolLimits, type PooledConnection } from "./pool.js";
@@ -166,16 +167,19 @@ export class Transport {
         metrics.requestStart = performance.now();
         metrics.requestBodySize = typeof body === "string" ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : 0;
       }
-      let res: Dispatcher.ResponseData;
+      let res: RawResponse;
       try {
-        res = await conn.client.request({
-          path: viaHttpProxy ? target.href.replace(/#.*$/, "") : target.pathname + target.search,
-          method: msg.method as Dispatcher.HttpMethod,
-          headers: sendHeaders,
-          body: body as Dispatcher.DispatchOptions["body"],
-          signal: signal.signal,
-          blocking: false,
-        });
+        res = await roundTrip(
+          conn.client,
+          {
+            path: viaHttpProxy ? target.href.replace(/#.*$/, "") : target.pathname + target.search,
+            method: msg.method as Dispatcher.HttpMethod,
+            headers: sendHeaders,
+            body: body as Dispatcher.DispatchOptions["body"],
+            blocking: false,
+          },
+          signal,
+        );
       } catch (err) {
         this.pool.discard(conn);
         const e = err instanceof ProxyConnectError ? err : mapTransportError(err);
@@ -189,11 +193,7 @@ export class Transport {
         throw e;
       }
       this.#own(conn, res.body);
-      msg._setResponse(
-        res.statusCode,
-        (res as { statusText?: string }).statusText ?? "",
-        MessageHeaders.fromUndici(res.headers as Record<string, string | string[]>),
-      );
+      msg._setResponse(res.status, res.statusText, MessageHeaders._fromFlat(res.headers));
       if (metrics) this.#fillMetrics(metrics, conn, socketBefore, res.body);
       return { body: res.body, upgraded: null };
     }
