@@ -43,6 +43,8 @@ export interface ClusterBackplane {
   claim(sessionId: string): Promise<void>;
   /** Numbers a frame for a session and routes it to its holder. False if no such session. */
   append(sessionId: string, body: string): Promise<boolean>;
+  /** `append` to many sessions (a fan-out); resolves how many exist. Optional: `append` per session otherwise. */
+  appendMany?(sessionIds: readonly string[], body: string): Promise<number>;
   /** Frames numbered after `afterSeq` (to fill a gap after a missed publish). */
   framesAfter(sessionId: string, afterSeq: number): Promise<Array<[number, string]>>;
   /** The client acknowledged up to `seq`. */

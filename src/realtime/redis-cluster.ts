@@ -17,7 +17,7 @@
  * so nothing falls between the two. Both keys live for the keep-alive window and are
  * refreshed while the client is connected, so a crashed node's sessions expire.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createClient, type RedisClientType } from "redis";
 import { SessionKitError } from "../errors.js";
 import type { ClusterBackplane, ClusterNodeHooks, RedisClusterOptions, SharedSessionRecord } from "./cluster.js";
@@ -34,6 +34,34 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 redis.call('PUBLISH', ARGV[3], 'd ' .. seq .. ' ' .. ARGV[1])
 return seq
 `;
+
+/**
+ * APPEND for many sessions in one call (a fan-out): the same steps per session, one round
+ * trip and one script run per batch instead of one per session. KEYS: hash and stream of
+ * each session in turn; ARGV: body, stream cap, then each session's channel.
+ */
+const APPEND_MANY = `
+local n = 0
+for i = 1, #KEYS / 2 do
+  local h = KEYS[2 * i - 1]
+  if redis.call('EXISTS', h) == 1 then
+    local seq = redis.call('HINCRBY', h, 'out', 1)
+    local s = KEYS[2 * i]
+    redis.call('XADD', s, 'MAXLEN', ARGV[2], seq .. '-0', 'b', ARGV[1])
+    local ttl = redis.call('PTTL', h)
+    if ttl > 0 then redis.call('PEXPIRE', s, ttl) end
+    redis.call('PUBLISH', ARGV[i + 2], 'd ' .. seq .. ' ' .. ARGV[1])
+    n = n + 1
+  end
+end
+return n
+`;
+
+/** Sessions per APPEND_MANY call: long enough to save round trips, short enough not to hold Redis up. */
+const FANOUT_BATCH = 256;
+
+const sha1 = (script: string) => createHash("sha1").update(script).digest("hex");
+const SHA = { append: sha1(APPEND), appendMany: sha1(APPEND_MANY) };
 
 export class RedisBackplane implements ClusterBackplane {
   readonly nodeId: string;
@@ -172,17 +200,29 @@ export class RedisBackplane implements ClusterBackplane {
   }
 
   async append(sessionId: string, body: string): Promise<boolean> {
-    const seq = await this.#cmd.sendCommand<number>([
-      "EVAL",
-      APPEND,
-      "2",
-      this.#hash(sessionId),
-      this.#stream(sessionId),
-      body,
-      String(this.#streamLimit),
-      this.#channel(sessionId),
-    ]);
-    return Number(seq) > 0;
+    const args = [this.#hash(sessionId), this.#stream(sessionId), body, String(this.#streamLimit), this.#channel(sessionId)];
+    return Number(await this.#script(APPEND, SHA.append, 2, args)) > 0;
+  }
+
+  async appendMany(sessionIds: readonly string[], body: string): Promise<number> {
+    const batches: Array<Promise<number>> = [];
+    for (let i = 0; i < sessionIds.length; i += FANOUT_BATCH) {
+      const ids = sessionIds.slice(i, i + FANOUT_BATCH);
+      const keys = ids.flatMap((id) => [this.#hash(id), this.#stream(id)]);
+      const args = [...keys, body, String(this.#streamLimit), ...ids.map((id) => this.#channel(id))];
+      batches.push(this.#script(APPEND_MANY, SHA.appendMany, keys.length, args).then(Number));
+    }
+    return (await Promise.all(batches)).reduce((a, b) => a + b, 0);
+  }
+
+  /** Runs a script by its SHA-1 (EVALSHA), loading it with EVAL the first time Redis lacks it. */
+  async #script(script: string, sha: string, numKeys: number, args: string[]): Promise<unknown> {
+    try {
+      return await this.#cmd.sendCommand(["EVALSHA", sha, String(numKeys), ...args]);
+    } catch (err) {
+      if (!String((err as Error)?.message).startsWith("NOSCRIPT")) throw err;
+      return this.#cmd.sendCommand(["EVAL", script, String(numKeys), ...args]);
+    }
   }
 
   async framesAfter(sessionId: string, afterSeq: number): Promise<Array<[number, string]>> {

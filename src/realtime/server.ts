@@ -164,8 +164,10 @@ export class RealtimeServer extends EventEmitter<RealtimeServerEvents> {
       }
       return n;
     }
-    const ids = await this.#cluster.find(filter);
-    const sent = await Promise.all(ids.map((id) => this.#cluster!.append(id, body)));
+    const cluster = this.#cluster;
+    const ids = await cluster.find(filter);
+    if (cluster.appendMany) return cluster.appendMany(ids, body);
+    const sent = await Promise.all(ids.map((id) => cluster.append(id, body)));
     return sent.filter(Boolean).length;
   }
 
