@@ -14,7 +14,7 @@ import { LOGIN_OPTIONS, LOGOUT_OPTIONS } from "../../src/cli/login.js";
 import { REALTIME_OPTIONS } from "../../src/cli/realtime.js";
 import { REQUEST_OPTIONS } from "../../src/cli/request.js";
 import { SESSIONS_OPTIONS } from "../../src/cli/sessions.js";
-import { BIN, cli, startServer, tempConfig } from "./helpers.js";
+import { cli, cliEntry, startServer, tempConfig } from "./helpers.js";
 
 const hasScript = (() => {
   try {
@@ -28,8 +28,8 @@ const hasScript = (() => {
 const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 /** Runs the CLI with stdin, stdout and stderr on one pty; resolves to everything it printed. */
-function onTerminal(args: string[], env: Record<string, string | undefined>): Promise<{ status: number | null; out: string }> {
-  const command = [process.execPath, "--import", "tsx", BIN, ...args].map(quote).join(" ");
+async function onTerminal(args: string[], env: Record<string, string | undefined>): Promise<{ status: number | null; out: string }> {
+  const command = [process.execPath, ...(await cliEntry()), ...args].map(quote).join(" ");
   return new Promise((resolve, reject) => {
     const child = spawn("script", ["-qefc", command, "/dev/null"], {
       env: { ...process.env, NO_COLOR: undefined, TERM: "xterm-256color", COLUMNS: "100", ...env } as NodeJS.ProcessEnv,
