@@ -253,7 +253,10 @@ export interface ParseOptions {
  */
 export function parseFrame(text: string, options?: ParseOptions): Frame {
   // +1: the frame's own object. Checked before parsing so no deep structure is ever built.
-  if (jsonDepthExceeds(text, (options?.maxValueDepth ?? DEFAULT_MAX_VALUE_DEPTH) + 1)) {
+  // Valid JSON deeper than `limit` needs more than `limit` brackets opened *and* closed, so
+  // shorter frames (most of them) skip the scan: if one were deeper it would not parse.
+  const limit = (options?.maxValueDepth ?? DEFAULT_MAX_VALUE_DEPTH) + 1;
+  if (text.length > 2 * limit && jsonDepthExceeds(text, limit)) {
     throw new ValueTooDeep("a value is nested too deeply");
   }
   let o: unknown;
