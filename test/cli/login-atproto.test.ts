@@ -41,6 +41,8 @@ test("atproto: one refresh across two commands, the rotated token on disk at onc
     assert.equal(pds.refreshes, 1, "the next command uses the saved tokens without refreshing");
 
     // Two commands at once after expiry: the session lock lets one refresh; the other uses its result.
+    // The refresh answer is held back, so both commands are started while it is pending.
+    pds.options.refreshDelay = 2000;
     pds.expireAccessTokens();
     const both = await Promise.all([cli([url, "--session", "bsky"], { env: cfg.env }), cli([url, "--session", "bsky"], { env: cfg.env })]);
     for (const r of both) assert.equal(r.status, 0, r.stderr);
