@@ -9,6 +9,7 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import { buildConnector } from "undici";
 import { MessageHeaders } from "./headers.js";
+import { addressBlockedError, type AddressGuard } from "./address-guard.js";
 import { NetworkError, TimeoutError } from "../errors.js";
 
 export interface TlsOptions {
@@ -34,6 +35,12 @@ export interface ConnectorOptions {
   tunnel?: boolean;
   /** Called for each CONNECT attempt to get the current Proxy-Authorization value. */
   proxyAuthorization?: () => string | null;
+  /**
+   * blockPrivateAddresses: refuse non-public addresses at connect time (its lookup is the
+   * socket's own). Direct connections only: a configured proxy may be on a private network,
+   * and through a proxy the proxy resolves names (IP-literal targets are still checked).
+   */
+  addressGuard?: AddressGuard | null;
 }
 
 /** Timestamps of how a socket was made, read into msg.metrics by the session. */
@@ -103,9 +110,11 @@ export function createConnector(opts: ConnectorOptions): Connector {
   const isHttps = target.protocol === "https:" || target.protocol === "wss:";
   const remote = opts.remoteConnectable ? parseRemote(opts.remoteConnectable) : null;
   const tlsOpts = isHttps ? tlsConnectorOptions(opts.tls) : {};
+  const guard = opts.addressGuard ?? null;
   const base = buildConnector({
     timeout: opts.timeout,
     ...(remote?.socketPath ? { socketPath: remote.socketPath } : {}),
+    ...(guard && proxy === null ? { lookup: guard.lookup } : {}),
     ...tlsOpts,
   }) as unknown as UndiciConnect;
   const targetPort = target.port || (isHttps ? "443" : "80");
@@ -117,7 +126,13 @@ export function createConnector(opts: ConnectorOptions): Connector {
     const peerHttps = proxy ? proxy.protocol === "https:" : isHttps;
     const peerHost = remote?.host ?? peer.hostname.replace(/^\[|\]$/g, "");
     const peerPort = remote?.port ?? Number(peer.port || (peerHttps ? 443 : 80));
+    // net.connect does not look IP literals up, so the guard's lookup never sees them.
+    const literalRefused = guard && proxy === null && !remote?.socketPath && isIp(peerHost) ? guard.refuse(peerHost) : null;
     return (cb) => {
+      if (literalRefused !== null) {
+        process.nextTick(cb, addressBlockedError(peerHost, peerHost, literalRefused), null);
+        return;
+      }
       const timings: ConnectTimings = { dnsStart: performance.now(), dnsEnd: 0, connectStart: 0, connectEnd: 0, tlsStart: 0 };
       timings.connectStart = timings.dnsStart;
       const socket = base(
@@ -141,7 +156,12 @@ export function createConnector(opts: ConnectorOptions): Connector {
   if (proxy.protocol === "https:") {
     throw new TypeError("HTTPS proxies are not supported for CONNECT tunnels; use an http:// proxy URL");
   }
+  const targetRefused = guard && isIp(hostname) ? guard.refuse(hostname) : null;
   return (cb) => {
+    if (targetRefused !== null) {
+      process.nextTick(cb, addressBlockedError(hostname, hostname, targetRefused), null);
+      return;
+    }
     const timings: ConnectTimings = { dnsStart: performance.now(), dnsEnd: 0, connectStart: 0, connectEnd: 0, tlsStart: 0 };
     timings.connectStart = timings.dnsStart;
     const headers: Record<string, string> = { Host: `${hostname.includes(":") ? `[${hostname}]` : hostname}:${targetPort}` };

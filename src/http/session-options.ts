@@ -5,6 +5,10 @@
 import { InvalidArgumentError } from "../errors.js";
 import type { SessionFeature } from "./feature.js";
 import type { ProxyResolver } from "./proxy.js";
+import type { BlockPrivateAddressesOption } from "./address-guard.js";
+
+export { addressGuardFrom } from "./address-guard.js";
+export type { BlockPrivateAddressesOption, PrivateAddressGuardOptions } from "./address-guard.js";
 
 export interface TlsInteraction {
   /** Client certificate (PEM) for mutual TLS. */
@@ -45,6 +49,16 @@ export interface SessionOptions {
   features?: SessionFeature[];
   /** Add the default features (ContentDecoder, AuthManager). @default true */
   defaultFeatures?: boolean;
+  /**
+   * Refuse to connect to loopback, private, link-local (169.254.169.254, fe80::/10), unique
+   * local, CGNAT, multicast and other non-public addresses, for the request URL and every
+   * redirect target, with NetworkError `ADDRESS_BLOCKED`. Checked on the address the socket
+   * connects to (inside its DNS lookup), so a name cannot resolve to a public address for a
+   * check and a private one for the connect. `{ allowLoopback: true }` lets 127.0.0.0/8 and
+   * ::1 through. Direct connections only: through a proxy, the proxy resolves names.
+   * @default false
+   */
+  blockPrivateAddresses?: BlockPrivateAddressesOption;
 }
 
 export function checkCount(name: string, v: unknown): number {
