@@ -22,11 +22,6 @@ export class SessionEndedHub {
     this.#onError = onError;
   }
 
-  /** Whether anything listens (events are not even built otherwise). */
-  get active(): boolean {
-    return this.#listeners.size > 0 || typeof this.#store.publishEnded === "function";
-  }
-
   listen(listener: SessionEndedListener): () => void {
     if (typeof listener !== "function") throw new TypeError("onSessionEnded needs a listener function");
     // A wrapper per call, so the same function added twice is removed once per unsubscribe.

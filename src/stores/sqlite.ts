@@ -22,8 +22,9 @@ import type BetterSqlite3 from "better-sqlite3";
 import { InvalidArgumentError } from "../errors.js";
 import { StoreUnavailableError } from "../server/errors.js";
 import { emptyRecord, type SessionDataRecord } from "../server/json.js";
-import type { SessionPatch, SessionStore, StoredSession } from "./contract.js";
+import type { SessionEndedEvent, SessionPatch, SessionStore, StoredSession } from "./contract.js";
 import { loadDriver } from "./driver.js";
+import { SqliteEvents } from "./sqlite-events.js";
 
 export interface SqliteStoreOptions {
   /** Database file path, or `":memory:"`. Ignored when `database` is given. */
@@ -44,6 +45,12 @@ export interface SqliteStoreOptions {
    * few milliseconds. @default 5
    */
   busyTimeout?: number;
+  /**
+   * Tell `onSessionEnded` listeners of other processes on this file about ended sessions:
+   * each store instance records them in `<table>_ended` and polls it (every
+   * `pollInterval` ms, default 250) while someone listens. @default false
+   */
+  notifications?: boolean | { pollInterval?: number };
 }
 
 interface Row {
@@ -78,6 +85,7 @@ export class SqliteStore implements SessionStore {
   readonly #createTx: (id: string, s: StoredSession) => boolean;
   readonly #updateTx: (id: string, patch: SessionPatch, expiresAt: number) => boolean;
   readonly #destroyByOwnerTx: (owner: string) => string[];
+  readonly #events: SqliteEvents | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -173,6 +181,11 @@ export class SqliteStore implements SessionStore {
         return ids;
       });
       this.#destroyByOwnerTx = (owner) => destroyByOwner.immediate(owner);
+      const n = options.notifications;
+      this.#events =
+        n === undefined || n === false
+          ? undefined
+          : new SqliteEvents(db, `${table}_ended`, typeof n === "object" ? (n.pollInterval ?? 250) : 250, (fn) => this.#run(fn));
     } catch (error) {
       if (this.#ownsDb) db.close();
       throw error;
@@ -247,9 +260,20 @@ export class SqliteStore implements SessionStore {
     return this.#run(() => this.#destroyByOwnerTx(owner));
   }
 
+  /** Records the event for the other store instances on this file (with `notifications`). */
+  async publishEnded(event: SessionEndedEvent): Promise<void> {
+    await this.#events?.publish(event);
+  }
+
+  /** Hears the events other store instances on this file recorded (with `notifications`). */
+  subscribeEnded(listener: (event: SessionEndedEvent) => void): () => void {
+    return this.#events?.subscribe(listener) ?? (() => undefined);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#events?.close();
     if (this.#timer !== undefined) clearInterval(this.#timer);
     if (this.#ownsDb) this.#db.close();
   }

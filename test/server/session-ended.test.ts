@@ -4,11 +4,17 @@
  * MemoryStore and across two RedisStore instances (two nodes) sharing one Redis.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { sessionData, sessionMiddleware, type SessionEndedEvent, type SessionMiddleware } from "../../src/server/index.js";
 import { RedisStore } from "../../src/stores/redis.js";
+import { SqliteStore } from "../../src/stores/sqlite.js";
 import { redisAvailability } from "../helpers/redis.js";
 import { Client, SECRET, sleep, startServer } from "./helpers.js";
 
@@ -159,5 +165,45 @@ describe("onSessionEnded across nodes (two RedisStores with notifications on one
       await storeA.close();
       await storeB.close();
     }
+  });
+});
+
+describe("onSessionEnded across processes on one SQLite file (notifications by polling)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sessionkit-ended-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("a revokeOwner in another process reaches this process's listener within a second", async () => {
+    const path = join(dir, "sessions.db");
+    const store = new SqliteStore({ path, sweepInterval: 0, notifications: { pollInterval: 100 } });
+    await using mw = sessionMiddleware({ secret: SECRET, store });
+    await using server = await serve(mw);
+    const events: SessionEndedEvent[] = [];
+    mw.onSessionEnded((e) => events.push(e));
+    const c = new Client(server.url);
+    await c.get("/login?user=frank");
+    const live = await mw.readSession(cookieOf(c));
+    assert.equal(live?.owner, "frank");
+
+    // Another process on the same file: its own store and middleware revoke the user.
+    const script = join(dir, "revoke.mts");
+    const src = (f: string) => JSON.stringify(new URL(`../../src/${f}`, import.meta.url).href);
+    writeFileSync(
+      script,
+      `const { sessionMiddleware } = await import(${src("server/index.ts")});
+       const { SqliteStore } = await import(${src("stores/sqlite.ts")});
+       const store = new SqliteStore({ path: ${JSON.stringify(path)}, sweepInterval: 0, notifications: true });
+       const mw = sessionMiddleware({ secret: ${JSON.stringify(SECRET)}, store });
+       console.log("REVOKED", await mw.revokeOwner("frank"));
+       await mw.close(); await store.close();`,
+    );
+    const tsx = createRequire(import.meta.url).resolve("tsx");
+    const child = spawnSync(process.execPath, ["--import", tsx, script], { encoding: "utf8", timeout: 60_000 });
+    assert.match(child.stdout, /REVOKED 1/, child.stderr);
+    // spawnSync held this event loop: the poll runs from here, and must deliver within a second.
+    const t0 = Date.now();
+    while (events.length === 0 && Date.now() - t0 < 1000) await sleep(20);
+    assert.deepEqual(events, [{ id: live?.id, owner: "frank", reason: "revoke-owner" }]);
+    assert.equal(await mw.readSession(cookieOf(c)), undefined);
+    await store.close();
   });
 });
