@@ -27,6 +27,8 @@ import { VERSION } from "../../version.js";
 import { encodeBytes, harHeaders, type Har, type HarEntry, type HarPostData } from "./har.js";
 import { Redaction } from "./redaction.js";
 
+const LOCATIONS = new Set(["location", "content-location"]);
+
 /** After HSTS (10), before Cache (20): see the class comment. */
 export const RECORDER_ORDER = 15;
 
@@ -163,9 +165,9 @@ export class Recorder implements SessionFeature {
         statusText: msg.reasonPhrase,
         httpVersion: `HTTP/${msg.httpVersion}`,
         cookies: [],
-        headers: harHeaders(mapHeaders(msg.responseHeaders, (n, v) => r.header(n, v))),
+        headers: harHeaders(mapHeaders(msg.responseHeaders, (n, v) => (LOCATIONS.has(n.toLowerCase()) ? r.location(v, msg.url) : r.header(n, v)))),
         content: { size: 0, mimeType: msg.responseHeaders.getOne("Content-Type") ?? "" },
-        redirectURL: msg.responseHeaders.getOne("Location") ?? "",
+        redirectURL: r.location(msg.responseHeaders.getOne("Location") ?? "", msg.url),
         headersSize: -1,
         bodySize: -1,
       },

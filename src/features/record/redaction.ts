@@ -41,6 +41,24 @@ export class Redaction {
     return this.enabled ? redactUrl(u) : u.href;
   }
 
+  /**
+   * A Location / Content-Location value: unchanged unless the URL it names carries a secret
+   * (`?access_token=…`, OAuth's `#access_token=…`, userinfo), then that URL redacted. The
+   * replayed redirect then asks for the redacted URL, which matches the next entry as any
+   * live request does.
+   */
+  location(value: string, base: URL): string {
+    if (!this.enabled) return value;
+    let u: URL;
+    try {
+      u = new URL(value, base);
+    } catch {
+      return value;
+    }
+    const redacted = redactUrl(u);
+    return redacted === u.href ? value : redacted;
+  }
+
   requestBody(text: string, contentType: string | null): string {
     return this.enabled ? redactBody(text, contentType) : text;
   }

@@ -27,6 +27,11 @@ before(async () => {
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
       res.setHeader("Date", new Date().toUTCString());
+      if (req.url === "/go") {
+        res.statusCode = 302;
+        res.setHeader("Location", "/landing?access_token=oauth-secret");
+        return res.end();
+      }
       if (req.url === "/fresh") res.setHeader("Cache-Control", "max-age=60");
       if (req.url === "/etag") {
         res.setHeader("Cache-Control", "no-cache");
@@ -104,6 +109,21 @@ describe("Replayer matching", () => {
     assert.equal(har.log.entries[0].request.url, `${base}/q?api_key=[REDACTED]&x=1`);
     await using s = new Session({ features: [new Replayer({ har })] });
     assert.equal(await text(s, "GET", "/q?api_key=another-secret&x=1"), "v1");
+  });
+
+  it("a redirect to a URL with a secret is recorded redacted and still replays", async () => {
+    const har = await record((s) => text(s, "GET", "/go").then(() => undefined));
+    assert.deepEqual(
+      har.log.entries.map((e) => [new URL(e.request.url).pathname, e.response.status]),
+      [
+        ["/go", 302],
+        ["/landing", 200],
+      ],
+    );
+    assert.equal(JSON.stringify(har).includes("oauth-secret"), false);
+    assert.equal(har.log.entries[0].response.redirectURL, `${base}/landing?access_token=[REDACTED]`);
+    await using s = new Session({ features: [new Replayer({ har })] });
+    assert.equal(await text(s, "GET", "/go"), "v1");
   });
 
   it("dates are shifted, so a recorded fresh response is fresh for the cache on replay (shiftDates: false keeps them)", async () => {
