@@ -10,7 +10,10 @@
  *   refresh token is used at most once (the state is swapped before anyone can reuse it);
  * - rate-limit gates for login and refresh (see rate-limit.ts);
  * - session change events, awaited before the triggering call returns;
- * - session strings (export / import).
+ * - session strings (export / import);
+ * - with `coordination`, all of the above shared with other processes: one refresh per
+ *   expiry for the whole fleet, siblings adopt its tokens (SYNC), shared rate-limit gates
+ *   (coordinators/shared-renewal.ts).
  *
  * "Token expired" answers, in the headers or only in a small body, are caught by the
  * feature on the session's runner hooks (credential-feature.ts), so `cred.http.send()`,
@@ -29,6 +32,9 @@ import { InvalidSessionStringError, LoginFailedError, NotLoggedInError, SessionE
 import { exchange } from "./exchange.js";
 import type { CredentialProfile, Exchange, ExchangeKind, ProfileContext } from "./profile.js";
 import { LoginGate } from "./rate-limit.js";
+import type { CoordinationOptions } from "./coordinator.js";
+import { SharedLoginGate } from "./coordinators/shared-gate.js";
+import { profileCodec, SharedRenewal } from "./coordinators/shared-renewal.js";
 import { notifyListeners, SessionChange, type SessionChangeListener, type SessionEventName } from "./session-events.js";
 import { decodeSessionString, encodeSessionString, isSessionkitString, MAX_SESSION_STRING_LENGTH } from "./session-string.js";
 import { SingleFlight } from "./single-flight.js";
@@ -52,6 +58,11 @@ export interface CredentialSessionOptions {
   rateLimitWaitMs?: number;
   /** Largest response body inspected for "token expired". @default 65_536 */
   maxInspectBytes?: number;
+  /**
+   * Shares the saved session with other processes through a coordinator (SQLite, Redis):
+   * one refresh per expiry for all of them. @default none: this process alone
+   */
+  coordination?: CoordinationOptions;
 }
 
 /** Login with the profile's credentials, or import a saved session string. */
@@ -75,6 +86,8 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
   readonly #maxInspect: number;
   readonly #loginGate: LoginGate;
   readonly #refreshGate: LoginGate;
+  /** The fleet this session shares its saved session with (null: none). */
+  readonly #shared: SharedRenewal<S> | null;
   #state: S | null = null;
   /**
    * The last state there was, for scope only: after EXPIRED or LOGOUT, a request to the old
@@ -105,8 +118,9 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
     this.#skewMs = nonNegative("clockSkewMs", options.clockSkewMs, 30_000);
     this.#maxInspect = nonNegative("maxInspectBytes", options.maxInspectBytes, 65_536);
     const waitMs = nonNegative("rateLimitWaitMs", options.rateLimitWaitMs, 60_000);
-    this.#loginGate = new LoginGate({ defaultWaitMs: waitMs });
-    this.#refreshGate = new LoginGate({ defaultWaitMs: waitMs });
+    this.#shared = options.coordination === undefined ? null : new SharedRenewal(options.coordination, profileCodec(profile));
+    this.#loginGate = this.#shared?.gate("login", waitMs) ?? new LoginGate({ defaultWaitMs: waitMs });
+    this.#refreshGate = this.#shared?.gate("refresh", waitMs) ?? new LoginGate({ defaultWaitMs: waitMs });
     if (options.session !== undefined && !(options.session instanceof Session)) {
       throw new InvalidArgumentError("options.session must be a sessionkit Session");
     }
@@ -189,6 +203,8 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
     } catch (err) {
       error = err;
     }
+    // Tell the fleet even when the server call failed: the application ended the session.
+    await this.#shared?.publish(null).catch((err: unknown) => (error ??= err));
     if (this.#state === state) await this.#setState(null, "LOGOUT", false);
     // An already-dead session is logged out all the same.
     if (error !== null && !(error instanceof SessionExpiredError)) throw error;
@@ -213,6 +229,7 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
   #login(credentials: C): Promise<void> {
     return this.#loginFlight.run(async () => {
       const next = await this.#profile.createSession(this.#ctx, credentials, this.#state);
+      await this.#shared?.publish(next); // a new login replaces the fleet's session
       await this.#setState(next, "CREATE", true);
     });
   }
@@ -247,6 +264,7 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
     return this.#renewFlight.run(async () => {
       const state = this.#state;
       if (gen !== this.#gen || state === null) return;
+      if (this.#shared !== null) return this.#renewShared(this.#shared, state);
       const profile = this.#profile;
       if (profile.refreshSession === undefined) {
         // Services without refresh tokens renew by logging in again (astrometry.net).
@@ -268,6 +286,39 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
       // A logout or login that finished meanwhile wins over this answer.
       if (this.#state === state) await this.#setState(next, "REFRESH", true);
     });
+  }
+
+  /**
+   * #renew when the saved session is shared: one renewal for the fleet. The process that
+   * renewed says REFRESH (CREATE for a re-login); the others adopt its state and say SYNC,
+   * or EXPIRED when the session ended for everyone.
+   */
+  async #renewShared(shared: SharedRenewal<S>, state: S): Promise<void> {
+    const profile = this.#profile;
+    let outcome: Awaited<ReturnType<SharedRenewal<S>["renew"]>>;
+    try {
+      outcome = await shared.renew(state, async (current) => {
+        if (profile.refreshSession !== undefined) {
+          if (Date.now() >= this.#refreshDeadAt) throw new SessionExpiredError();
+          return profile.refreshSession(this.#ctx, current);
+        }
+        const credentials = profile.autoCredentials?.() ?? null;
+        if (credentials === null) throw new SessionExpiredError();
+        let next: S | null = null;
+        await this.#autoLogin(async () => {
+          next = await profile.createSession(this.#ctx, credentials, current);
+        });
+        return next as S;
+      });
+    } catch (err) {
+      if (err instanceof SessionExpiredError && this.#state === state) await this.#setState(null, "EXPIRED", false);
+      throw err;
+    }
+    // A logout or login that finished meanwhile wins over this answer.
+    if (this.#state !== state) return;
+    if (outcome.kind === "renewed") return this.#setState(outcome.state, profile.refreshSession === undefined ? "CREATE" : "REFRESH", true);
+    if (outcome.state === null) return this.#expire();
+    return this.#setState(outcome.state, "SYNC", false);
   }
 
   async #expire(): Promise<never> {
@@ -358,6 +409,8 @@ export class CredentialSession<C extends object, S> implements AsyncDisposable {
 
   #exchange(msg: Message, kind: ExchangeKind): Promise<Exchange> {
     const gate = kind === "login" ? this.#loginGate : kind === "refresh" ? this.#refreshGate : null;
+    // A shared gate reads the fleet's gate first and tells the fleet what this answer taught.
+    if (gate instanceof SharedLoginGate) return gate.around(() => exchange(this.http, msg, kind, gate));
     return exchange(this.http, msg, kind, gate);
   }
 

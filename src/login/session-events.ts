@@ -11,6 +11,11 @@ export const SessionEvent = {
   CREATE: "CREATE",
   /** The tokens were refreshed (and the refresh token rotated, when the service does). */
   REFRESH: "REFRESH",
+  /**
+   * Another process sharing this session (through a coordinator) refreshed it or logged in:
+   * this process adopted the new tokens. That process already said REFRESH or CREATE.
+   */
+  SYNC: "SYNC",
   /** Refresh is impossible: the application must log in again. */
   EXPIRED: "EXPIRED",
   /** The session was ended by logout(). */
