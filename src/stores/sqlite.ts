@@ -42,7 +42,8 @@ export interface SqliteStoreOptions {
   lockTimeout?: number;
   /**
    * SQLite's own busy timeout per attempt (ms). It blocks the event loop, so keep it to a
-   * few milliseconds. @default 5
+   * few milliseconds. It is a setting of the connection: with `database`, the store sets
+   * it on that connection too. @default 5
    */
   busyTimeout?: number;
   /**
