@@ -7,6 +7,10 @@
 export * from "./errors.js";
 export { VERSION } from "./version.js";
 export { Session } from "./http/session.js";
+export { RetryAfterTooLongError } from "./http/retry.js";
+export type { RetryOptions } from "./http/retry.js";
+export { channels as diagnosticsChannels } from "./http/diagnostics.js";
+export type { RestartReason, MessageEventPayload } from "./http/diagnostics.js";
 export type { SessionEvents, SendOptions, SpliceOptions, SessionOptions, TlsDatabase, TlsInteraction } from "./http/session.js";
 export { Message, MessageFlags, MessagePriority, emptyMetrics, redactUrl } from "./http/message.js";
 export type { MessageFlag, MessagePriorityValue, MessageMetrics, MessageEvents, RequestBodyInit, SniffedType } from "./http/message.js";

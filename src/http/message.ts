@@ -8,7 +8,9 @@ import { Readable } from "node:stream";
 import { InvalidArgumentError } from "../errors.js";
 import { MessageHeaders } from "./headers.js";
 import { redactUrl } from "./redact.js";
+import type { RestartReason } from "./diagnostics.js";
 import type { SessionFeatureClass } from "./feature.js";
+import type { RetryOptions } from "./retry.js";
 
 /** libsoup's SoupMessageFlags, as bit flags. */
 export const MessageFlags = {
@@ -87,8 +89,8 @@ export interface SniffedType {
 }
 
 export interface MessageEvents {
-  /** The message is about to be sent again (redirect, auth retry). */
-  restarted: [];
+  /** The message is about to be sent again: "redirect", "feature" (auth, credential refresh) or "retry". */
+  restarted: [reason: RestartReason];
   /** Response headers arrived (after features ran on them). */
   "got-headers": [];
   /** The message is done: body read, failed or cancelled. Fires once. */
@@ -127,8 +129,12 @@ export class Message extends EventEmitter<MessageEvents> {
   responseBody: Uint8Array | null = null;
   /** Bodies of this message carry secrets (a login): the Logger never prints them. */
   sensitiveBody = false;
-  /** How many times this message was restarted (redirects + auth retries). */
+  /** How many times this message was restarted (redirects, auth retries and retries). */
   restartCount = 0;
+  /** How many of those restarts were retries (the session's `retry` option). */
+  retryCount = 0;
+  /** Retry rules for this message; `null`: the session's (`session.retry`). */
+  retry: RetryOptions | number | boolean | null = null;
   #body: RequestBodyInit | null = null;
   #bodyUsed = false;
   #disabled: Set<SessionFeatureClass> | null = null;

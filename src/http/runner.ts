@@ -26,7 +26,9 @@ import { Cancellation } from "./cancellation.js";
 import { ProxyConnectError } from "./connector.js";
 import type { SessionFeature } from "./feature.js";
 import { emptyMetrics, Message, MessageFlags, type MessageMetrics, type MessagePriorityValue } from "./message.js";
+import { channels, type RestartReason } from "./diagnostics.js";
 import { applyRedirect, isRedirectStatus, MAX_RESTARTS, redirectTarget, wouldRedirect } from "./redirect.js";
+import { normalizeRetry, retryableError, retryDelay, backoffDelay, type NormalizedRetry } from "./retry.js";
 import type { Session } from "./session.js";
 import { discardBody, type Transmitted, type Transport } from "./transport.js";
 import { mapTransportError } from "./transport-errors.js";
@@ -53,6 +55,8 @@ export interface RunnerHost {
   /** Whether any feature has a gotBody hook (else no 'end' listener per body). */
   anyGotBody(): boolean;
   closed(): boolean;
+  /** The session's retry rules (null: no retries). */
+  retry(): NormalizedRetry | null;
 }
 
 export class MessageRunner {
@@ -103,6 +107,7 @@ export class MessageRunner {
     };
 
     session.emit("request-queued", msg);
+    if (channels.queued.hasSubscribers) channels.queued.publish({ message: msg });
     // The final response until #watch takes charge of it: if a wrapBody hook throws or the
     // message is aborted meanwhile, it is destroyed here (which drops its connection).
     let final: Transmitted | null = null;
@@ -129,6 +134,7 @@ export class MessageRunner {
       // Aborted while a feature was wrapping the body (e.g. sniffing its first bytes).
       if (cancel.aborted) throw toAbort(cancel.reason);
       msg.emit("got-headers");
+      if (channels.headers.hasSubscribers) channels.headers.publish({ message: msg });
       const watched = final;
       final = null;
       this.#watch(msg, features, watched.body, body, cancel, metrics, unqueue);
@@ -140,6 +146,7 @@ export class MessageRunner {
         final.body.on("error", noop).destroy();
       }
       const mapped = cancel.aborted && !(err instanceof RedirectError) ? toAbort(cancel.reason, err) : mapTransportError(err);
+      if (channels.error.hasSubscribers) channels.error.publish({ message: msg, error: mapped });
       unqueue();
       throw mapped;
     }
@@ -154,7 +161,8 @@ export class MessageRunner {
     attempt: AttemptKind,
   ): Promise<Transmitted> {
     const session = this.#host.session;
-    for (;;) {
+    const retry = msg.retry === null ? this.#host.retry() : normalizeRetry(msg.retry);
+    for (let attemptNo = 1; ; attemptNo++) {
       this.#host.applyDefaultHeaders(msg);
       let synthetic = undefined;
       let current: SessionFeature | undefined;
@@ -169,6 +177,7 @@ export class MessageRunner {
         throw featureFailure(current, "beforeSend", err);
       }
       if (cancel.aborted) throw toAbort(cancel.reason);
+      if (channels.send.hasSubscribers) channels.send.publish({ message: msg, attempt: attemptNo });
 
       let sent: Transmitted;
       if (synthetic) {
@@ -190,6 +199,11 @@ export class MessageRunner {
           } else {
             const mapped = cancel.aborted ? toAbort(cancel.reason, err) : mapTransportError(err);
             for (const f of features) if (f.failed && !msg.isFeatureDisabled(f)) safely(() => f.failed!(msg, mapped, session));
+            if (!cancel.aborted && mayRetry(retry, msg) && retryableError(retry!, mapped)) {
+              await wait(backoffDelay(retry!, msg.retryCount + 1), cancel);
+              this.#restart(msg, features, null, "retry");
+              continue;
+            }
             throw mapped;
           }
         }
@@ -216,7 +230,7 @@ export class MessageRunner {
 
       const canResend = msg.bodyReplayable || !msg.bodyUsed;
       if (restart && canResend) {
-        this.#restart(msg, features, sent);
+        this.#restart(msg, features, sent, "feature");
         continue;
       }
       if (isRedirectStatus(msg.status) && !msg.hasFlag(MessageFlags.NO_REDIRECT) && wouldRedirect(msg)) {
@@ -224,9 +238,22 @@ export class MessageRunner {
         const keepsBody = msg.status === 307 || msg.status === 308;
         if (!keepsBody || canResend) {
           applyRedirect(msg, target);
-          this.#restart(msg, features, sent);
+          this.#restart(msg, features, sent, "redirect");
           continue;
         }
+      }
+      if (mayRetry(retry, msg) && retry!.statusSet.has(msg.status)) {
+        let delay: number;
+        try {
+          delay = retryDelay(retry!, msg.retryCount + 1, msg.status, msg.responseHeaders);
+        } catch (err) {
+          drop(sent);
+          throw err;
+        }
+        drop(sent);
+        await wait(delay, cancel);
+        this.#restart(msg, features, null, "retry");
+        continue;
       }
 
       // The bounded body hook: features that asked to see a small body before the caller.
@@ -257,7 +284,7 @@ export class MessageRunner {
         }
         // The body was read to its end, so its connection is back in the pool already.
         if (restart && canResend) {
-          this.#restart(msg, features, null);
+          this.#restart(msg, features, null, "feature");
           continue;
         }
         return { body: bytesStream(read.bytes), upgraded: null };
@@ -266,8 +293,9 @@ export class MessageRunner {
     }
   }
 
-  #restart(msg: Message, features: readonly SessionFeature[], sent: Transmitted | null): void {
+  #restart(msg: Message, features: readonly SessionFeature[], sent: Transmitted | null, reason: RestartReason): void {
     if (sent !== null) drop(sent);
+    if (reason === "retry") msg.retryCount++;
     if (++msg.restartCount > MAX_RESTARTS) {
       throw new RedirectError("TOO_MANY_REDIRECTS", `Gave up after ${MAX_RESTARTS} redirects or restarts`);
     }
@@ -279,7 +307,8 @@ export class MessageRunner {
     } catch (err) {
       throw featureFailure(current, "restarted", err);
     }
-    msg.emit("restarted");
+    msg.emit("restarted", reason);
+    if (channels.restarted.hasSubscribers) channels.restarted.publish({ message: msg, reason });
   }
 
   /** Ties gotBody, abort and unqueue to the life of the body the caller reads. */
@@ -296,9 +325,10 @@ export class MessageRunner {
     if (metrics && metrics.responseStart === 0) metrics.responseStart = metrics.responseEnd = performance.now();
     const onAbort = () => body.destroy(toAbort(cancel.reason));
     cancel.addEventListener("abort", onAbort);
-    if (this.#host.anyGotBody()) {
+    if (this.#host.anyGotBody() || channels.done.hasSubscribers) {
       body.once("end", () => {
         for (const f of features) if (f.gotBody && !msg.isFeatureDisabled(f)) safely(() => f.gotBody!(msg, session));
+        if (channels.done.hasSubscribers) channels.done.publish({ message: msg });
       });
     }
     body.once("close", () => {
@@ -310,6 +340,27 @@ export class MessageRunner {
     // An error on the body is delivered to whoever reads it; never crash the process.
     body.on("error", noop);
   }
+}
+
+/** Whether `msg` may be retried once more under `policy` (method, count, a body that can be sent again). */
+function mayRetry(policy: NormalizedRetry | null, msg: Message): boolean {
+  return policy !== null && msg.retryCount < policy.limit && policy.methodSet.has(msg.method) && msg.bodyReplayable;
+}
+
+/** Waits `ms`, or rejects at once when the message is aborted meanwhile. */
+function wait(ms: number, cancel: Cancellation): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(toAbort(cancel.reason));
+    };
+    const timer = setTimeout(() => {
+      cancel.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    cancel.addEventListener("abort", onAbort);
+  });
 }
 
 /** Drops a response that will not be handed out (its connection is kept when the body is small). */

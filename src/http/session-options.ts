@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from "../errors.js";
 import type { SessionFeature } from "./feature.js";
 import type { ProxyResolver } from "./proxy.js";
+import type { RetryOptions } from "./retry.js";
 import type { BlockPrivateAddressesOption } from "./address-guard.js";
 
 export { addressGuardFrom } from "./address-guard.js";
@@ -49,6 +50,11 @@ export interface SessionOptions {
   features?: SessionFeature[];
   /** Add the default features (ContentDecoder, AuthManager). @default true */
   defaultFeatures?: boolean;
+  /**
+   * Retry failed requests (opt-in): false/0 for none, a number for that many retries with the
+   * default rules, or RetryOptions. A message's own `msg.retry` wins. @default false
+   */
+  retry?: RetryOptions | number | boolean | null;
   /**
    * Refuse to connect to loopback, private, link-local (169.254.169.254, fe80::/10), unique
    * local, CGNAT, multicast and other non-public addresses, for the request URL and every

@@ -24,6 +24,7 @@ import type { SessionFetch } from "./fetch-types.js";
 import type { Message, MessagePriorityValue } from "./message.js";
 import type { ConnectionPool } from "./pool.js";
 import { proxyResolverFromEnv, type ProxyResolver } from "./proxy.js";
+import { normalizeRetry, type NormalizedRetry, type RetryOptions } from "./retry.js";
 import { MessageRunner } from "./runner.js";
 import { checkCount, checkMs, checkOptionalString, type SessionOptions, type TlsDatabase, type TlsInteraction } from "./session-options.js";
 import { Transport } from "./transport.js";
@@ -73,6 +74,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #acceptLanguage: string | null = null;
   #acceptLanguageAuto = false;
   #closed = false;
+  #retry: NormalizedRetry | null = null;
 
   constructor(options: SessionOptions = {}) {
     super();
@@ -102,9 +104,11 @@ export class Session extends EventEmitter<SessionEvents> {
       applyDefaultHeaders: (msg) => this.#applyDefaultHeaders(msg),
       anyGotBody: () => this.#anyGotBody,
       closed: () => this.#closed,
+      retry: () => this.#retry,
     });
     this.#userAgentRaw = options.userAgent === null ? null : (checkOptionalString("userAgent", options.userAgent) ?? "");
     this.#userAgent = resolveUserAgent(this.#userAgentRaw);
+    this.#retry = normalizeRetry(options.retry);
     if (options.acceptLanguageAuto) this.acceptLanguageAuto = true;
     if (options.acceptLanguage != null) this.acceptLanguage = options.acceptLanguage;
     if (options.defaultFeatures !== false) for (const f of defaultFeatures()) this.addFeature(f);
@@ -190,6 +194,20 @@ export class Session extends EventEmitter<SessionEvents> {
   set tlsInteraction(v: TlsInteraction | null) {
     this.#transport.settings.tlsInteraction = v;
   }
+  /**
+   * Retry rules for every message (a message's own `msg.retry` wins): false/0 for none (the
+   * default), a number for that many retries with the default rules, or RetryOptions.
+   */
+  get retry(): Readonly<RetryOptions> | null {
+    const r = this.#retry;
+    if (r === null) return null;
+    const { limit, methods, statusCodes, errorCodes, backoffBase, backoffCap, maxRetryAfter } = r;
+    return { limit, methods, statusCodes, errorCodes, backoffBase, backoffCap, maxRetryAfter };
+  }
+  set retry(v: RetryOptions | number | boolean | null) {
+    this.#retry = normalizeRetry(v);
+  }
+
   /** Open connections right now (for tests and monitoring). */
   get connectionCount(): number {
     return this.#pool.count();
