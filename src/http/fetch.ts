@@ -1,7 +1,7 @@
 /**
  * `session.fetch`: a WHATWG-fetch-compatible function whose requests go through the
  * session (pool, features, redirects), so the session drops into any fetch-based library.
- * Differences from the global fetch are deliberate and documented in the README: failures
+ * Differences from the global fetch are deliberate and documented in docs/http.md: failures
  * reject with sessionkit's typed errors (an abort still has name "AbortError").
  */
 import { Readable } from "node:stream";

@@ -32,7 +32,7 @@ export interface RealtimeServerOptions {
    * limit. `Infinity` turns the check off. @default 4194304 (4 MiB)
    */
   maxQueuedBytes?: number;
-  /** Share sessions between nodes through Redis (see the README, "Realtime sessions"). */
+  /** Share sessions between nodes through Redis (see docs/realtime.md, "Cluster (Redis)"). */
   cluster?: RedisClusterOptions | ClusterBackplane;
   /**
    * Deepest nesting of arrays and objects accepted in a value from a client. A deeper one

@@ -16,7 +16,7 @@ import { JarCookie, type CookieInit } from "./jar-cookie.js";
 import { JarMemoryStore } from "./memory-store.js";
 import { canonicalHost, isSameSite, registrableDomain } from "./site.js";
 
-/** Input limits applied before tough-cookie parses anything (documented in the README, "Cookies and HSTS"). */
+/** Input limits applied before tough-cookie parses anything (documented in docs/features/cookies-hsts.md). */
 export const SET_COOKIE_LIMITS = Object.freeze({
   /** A longer Set-Cookie header value is dropped unparsed. */
   maxHeaderLength: 8192,
