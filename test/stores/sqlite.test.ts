@@ -55,6 +55,22 @@ describe("SqliteStore", () => {
     assert.equal(await store.get("bad2"), undefined);
   });
 
+  it("opens a table made by an earlier version: rows kept, owner columns added", async () => {
+    const path = join(dir, "old-schema.db");
+    const raw = new Database(path);
+    raw.exec(
+      "CREATE TABLE sessionkit_sessions (id TEXT PRIMARY KEY, data TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID",
+    );
+    raw.prepare("INSERT INTO sessionkit_sessions VALUES (?, ?, ?, ?)").run("old", '{"n":1}', Date.now(), Date.now() + 60_000);
+    raw.close();
+    await using store = new SqliteStore({ path, sweepInterval: 0 });
+    const got = await store.get("old");
+    assert.deepEqual({ ...got?.data }, { n: 1 });
+    assert.equal(got?.owner, undefined);
+    assert.equal(await store.update("old", { set: {}, delete: [], owner: "u" }, Date.now() + 60_000), true);
+    assert.deepEqual(await store.listByOwner("u"), ["old"]);
+  });
+
   it("sweeps expired rows", async () => {
     await using store = new SqliteStore({ path: ":memory:", sweepInterval: 0 });
     await store.create("old", rec({}, 1));
