@@ -96,6 +96,9 @@ export async function runRealtime(argv: string[]): Promise<number> {
   session.on("recovered", () => note("recovered: messages kept while disconnected were replayed"));
   session.on("handler-error", (e) => note(`handler error: ${e.message}`));
   const closed = new Promise<string>((resolve) => session.on("closed", (reason) => resolve(reason.name)));
+  // Ctrl-C closes the session properly (the server learns it at once) instead of dropping it.
+  const onSigint = () => void session.close();
+  process.once("SIGINT", onSigint);
 
   try {
     await session.connect();
@@ -140,6 +143,7 @@ export async function runRealtime(argv: string[]): Promise<number> {
     }
     return status;
   } finally {
+    process.off("SIGINT", onSigint);
     await session.close();
     await http.close();
     process.stdin.pause();

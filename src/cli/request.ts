@@ -193,7 +193,6 @@ export async function runRequest(argv: string[]): Promise<number> {
           `the login of session ${sessionName} expired and cannot be refreshed: log in again (${loginHint(kind, sessionName!)})`,
         );
       }
-      if (abort.signal.aborted) throw new CliError("INTERRUPTED", "interrupted", ExitStatus.INTERRUPTED);
       throw err;
     }
     if (release !== null) {
@@ -229,6 +228,10 @@ export async function runRequest(argv: string[]): Promise<number> {
       body.cancel();
     }
     return checkStatus(p, msg.status, msg.reasonPhrase);
+  } catch (err) {
+    // Ctrl-C while the body streams destroys it with ABORTED: that is an interruption.
+    if (abort.signal.aborted) throw new CliError("INTERRUPTED", "interrupted", ExitStatus.INTERRUPTED);
+    throw err;
   } finally {
     release?.();
     process.off("SIGINT", onSigint);
