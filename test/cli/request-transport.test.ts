@@ -3,13 +3,14 @@
  * --cert/--key) and --proxy.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { join } from "node:path";
 import { test } from "node:test";
 import { tlsFixture } from "../helpers/tls.js";
-import { cli, startServer, tempConfig } from "./helpers.js";
+import { cli, cliEntry, startServer, tempConfig } from "./helpers.js";
 
 test("errors are one line with the typed code and a non-zero status: refused connection, usage, timeout, missing password", async () => {
   using cfg = tempConfig();
@@ -94,4 +95,33 @@ test("--proxy sends the request through the proxy", async () => {
   const r = await cli(["http://origin.invalid/path?x=1", "--proxy", proxy.url], { env: cfg.env });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, "proxied http://origin.invalid/path?x=1");
+});
+
+test("Ctrl-C while the body streams: exit 130 with one INTERRUPTED line", async () => {
+  using cfg = tempConfig();
+  let seen!: () => void;
+  const started = new Promise<void>((r) => (seen = r));
+  const srv = http.createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.write("partial ");
+    seen();
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  try {
+    const child = spawn(process.execPath, [...(await cliEntry()), `http://127.0.0.1:${(srv.address() as { port: number }).port}/`], {
+      env: { ...process.env, ...cfg.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on("close", r));
+    await started;
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill("SIGINT");
+    assert.equal(await exited, 130);
+    assert.equal(stderr, "sessionkit: error: INTERRUPTED: interrupted\n");
+  } finally {
+    srv.closeAllConnections();
+    srv.close();
+  }
 });
