@@ -149,13 +149,21 @@ export function redactBody(text: string, contentType: string | null): string {
       .map((p) => {
         const k = decodeSafe(p.split("=")[0]);
         // astrometry-style `request-json={...}` carries JSON inside a form field.
-        if (/json/i.test(k))
-          return `${p.split("=")[0]}=${encodeURIComponent(redactBody(decodeSafe(p.slice(p.indexOf("=") + 1)), "application/json"))}`;
+        if (/json/i.test(k)) return `${p.split("=")[0]}=${encodeSafe(redactBody(decodeSafe(p.slice(p.indexOf("=") + 1)), "application/json"))}`;
         return SECRET_FIELD.test(k) ? `${p.split("=")[0]}=[REDACTED]` : p;
       })
       .join("&");
   }
   return redactUnstructured(text);
+}
+
+/** `encodeURIComponent`, or the whole value hidden when it cannot be encoded (a lone surrogate). */
+function encodeSafe(s: string): string {
+  try {
+    return encodeURIComponent(s);
+  } catch {
+    return "[REDACTED]";
+  }
 }
 
 const SECRET_WORD = /pass(?:word)?|token|jwt|secret|api[-_]?key|session/i;
