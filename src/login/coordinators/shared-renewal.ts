@@ -28,6 +28,7 @@ import {
   assertCoordinator,
   CoordinatorUnavailableError,
   type CoordinationOptions,
+  type CoordinatorLease,
   type CredentialCoordinator,
   type SharedSessionState,
 } from "../coordinator.js";
@@ -125,7 +126,7 @@ export class SharedRenewal<S> {
     }
   }
 
-  async #renewHolding(mine: string, current: S, renew: (state: S) => Promise<S>, lease: { key: string; token: string }): Promise<RenewalOutcome<S>> {
+  async #renewHolding(mine: string, current: S, renew: (state: S) => Promise<S>, lease: CoordinatorLease): Promise<RenewalOutcome<S>> {
     const base = await this.coordinator.read(this.key);
     if (base !== null && base.value !== mine) return this.#adopt(base);
     let next: S;
