@@ -99,14 +99,19 @@ async function burst(n: number): Promise<BurstResult> {
   return { ok, failed: n - ok, errors: [...errors], events: [...events], ms };
 }
 
+// The parent may be gone (it failed and exited): then there is nobody to answer.
+const reply = (m: object) => {
+  if (process.connected) process.send!(m);
+};
+
 process.on("message", (m: { cmd: string; setup?: FleetSetup; n?: number }) => {
   if (m.cmd === "setup") {
     void setup(m.setup!).then(
-      () => process.send!({ type: "ready" }),
-      (error: unknown) => process.send!({ type: "error", message: String(error) }),
+      () => reply({ type: "ready" }),
+      (error: unknown) => reply({ type: "error", message: String(error) }),
     );
   } else if (m.cmd === "burst") {
-    void burst(m.n!).then((result) => process.send!({ type: "done", result }));
+    void burst(m.n!).then((result) => reply({ type: "done", result }));
   } else if (m.cmd === "close") {
     void (async () => {
       await session?.close();
