@@ -149,6 +149,25 @@ describe("an undecodable stored value", () => {
   }
 });
 
+describe("a value made unstorable in place after set()", () => {
+  it("fails the response with INVALID_SESSION_VALUE at commit, never dropping data silently", async () => {
+    const errors: unknown[] = [];
+    await using mw = sessionMiddleware({ secret: SECRET, onError: (e) => errors.push(e) });
+    await using server = await startServer(
+      mw.node((req, res) => {
+        const s = sessionData(req);
+        s.set("list", []);
+        (s.get("list") as unknown[]).push(() => "a function"); // JSON.stringify would drop it
+        res.end("ok");
+      }),
+    );
+    const r = await new Client(server.url).get("/");
+    assert.equal(r.status, 500);
+    assert.deepEqual(r.setCookie, []);
+    assert.equal((errors[0] as { code?: string }).code, "INVALID_SESSION_VALUE");
+  });
+});
+
 describe("the value encoding", () => {
   it("leaves plain JSON as it is, envelopes the rest with a version", () => {
     const plain = { a: [1, { b: "c" }] };
