@@ -8,6 +8,8 @@ export * from "./errors.js";
 export { VERSION } from "./version.js";
 export { Session } from "./http/session.js";
 export { RetryAfterTooLongError } from "./http/retry.js";
+export { ResponseTooLargeError } from "./http/meter.js";
+export type { DownloadProgress, UploadProgress } from "./http/meter.js";
 export type { RetryOptions } from "./http/retry.js";
 export { channels as diagnosticsChannels } from "./http/diagnostics.js";
 export type { RestartReason, MessageEventPayload } from "./http/diagnostics.js";

@@ -11,6 +11,7 @@ import { redactUrl } from "./redact.js";
 import type { RestartReason } from "./diagnostics.js";
 import type { SessionFeatureClass } from "./feature.js";
 import type { RetryOptions } from "./retry.js";
+import type { DownloadProgress, UploadProgress } from "./meter.js";
 
 /** libsoup's SoupMessageFlags, as bit flags. */
 export const MessageFlags = {
@@ -95,6 +96,10 @@ export interface MessageEvents {
   "got-headers": [];
   /** The message is done: body read, failed or cancelled. Fires once. */
   finished: [];
+  /** Bytes of the response body arrived (only emitted while someone listens). */
+  "download-progress": [progress: DownloadProgress];
+  /** Bytes of the request body were handed to the connection (only emitted while someone listens). */
+  "upload-progress": [progress: UploadProgress];
   /** ContentSniffer decided the type. */
   "content-sniffed": [contentType: string, params: Record<string, string>];
 }
@@ -133,6 +138,13 @@ export class Message extends EventEmitter<MessageEvents> {
   restartCount = 0;
   /** How many of those restarts were retries (the session's `retry` option). */
   retryCount = 0;
+  /** Largest response body accepted, in bytes (wire and decoded); `null`: the session's (`maxResponseSize`). */
+  maxResponseSize: number | null = null;
+  /**
+   * An overall deadline in ms for this message, from the send call to the end of its body,
+   * across redirects, auth rounds and retries; exceeded, it fails with TIMEOUT. `null`: none.
+   */
+  deadline: number | null = null;
   /** Retry rules for this message; `null`: the session's (`session.retry`). */
   retry: RetryOptions | number | boolean | null = null;
   #body: RequestBodyInit | null = null;

@@ -20,7 +20,7 @@
  * the body it returned (transport.ts), before any feature touches that body.
  */
 import type { Readable } from "node:stream";
-import { AbortError, FeatureError, InvalidArgumentError, RedirectError, SessionClosedError, SessionKitError } from "../errors.js";
+import { AbortError, FeatureError, InvalidArgumentError, RedirectError, SessionClosedError, SessionKitError, TimeoutError } from "../errors.js";
 import { bytesStream, readUpTo } from "./body.js";
 import { Cancellation } from "./cancellation.js";
 import { ProxyConnectError } from "./connector.js";
@@ -28,6 +28,7 @@ import type { SessionFeature } from "./feature.js";
 import { emptyMetrics, Message, MessageFlags, type MessageMetrics, type MessagePriorityValue } from "./message.js";
 import { channels, type RestartReason } from "./diagnostics.js";
 import { applyRedirect, isRedirectStatus, MAX_RESTARTS, redirectTarget, wouldRedirect } from "./redirect.js";
+import { declaredLength, meter, ResponseTooLargeError } from "./meter.js";
 import { normalizeRetry, retryableError, retryDelay, backoffDelay, type NormalizedRetry } from "./retry.js";
 import type { Session } from "./session.js";
 import { discardBody, type Transmitted, type Transport } from "./transport.js";
@@ -57,6 +58,8 @@ export interface RunnerHost {
   closed(): boolean;
   /** The session's retry rules (null: no retries). */
   retry(): NormalizedRetry | null;
+  /** The session's maxResponseSize (0: no limit). */
+  maxResponseSize(): number;
 }
 
 export class MessageRunner {
@@ -95,10 +98,20 @@ export class MessageRunner {
     const metrics = msg.hasFlag(MessageFlags.COLLECT_METRICS) ? (msg.metrics = emptyMetrics()) : null;
     if (metrics) metrics.fetchStart = performance.now();
 
+    const deadline = msg.deadline;
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    if (deadline !== null && deadline > 0) {
+      deadlineTimer = setTimeout(
+        () => cancel.abort(new TimeoutError(`The message did not complete within its deadline of ${deadline} ms`)),
+        deadline,
+      );
+    }
+
     let unqueued = false;
     const unqueue = () => {
       if (unqueued) return;
       unqueued = true;
+      if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
       this.#active.delete(cancel);
       if (signal && onAbort) signal.removeEventListener("abort", onAbort);
       for (const f of features) if (f.requestUnqueued && !msg.isFeatureDisabled(f)) safely(() => f.requestUnqueued!(msg, session));
@@ -133,6 +146,13 @@ export class MessageRunner {
       }
       // Aborted while a feature was wrapping the body (e.g. sniffing its first bytes).
       if (cancel.aborted) throw toAbort(cancel.reason);
+      const limit = msg.maxResponseSize ?? this.#host.maxResponseSize();
+      if (limit > 0 && hasBody(msg)) {
+        const declared = declaredLength(msg);
+        if (declared !== null && declared > limit) throw new ResponseTooLargeError(limit, "declared");
+      }
+      const progress = msg.listenerCount("download-progress") > 0;
+      if (limit > 0 || progress) body = meter(msg, final.body, body, limit, progress);
       msg.emit("got-headers");
       if (channels.headers.hasSubscribers) channels.headers.publish({ message: msg });
       const watched = final;
@@ -371,8 +391,14 @@ function drop(sent: Transmitted): void {
 
 function noop(): void {}
 
-function toAbort(reason: unknown, cause?: unknown): AbortError {
-  if (reason instanceof AbortError) return reason;
+/** Whether the response can have a body (RFC 9110: not for HEAD, 1xx, 204 and 304). */
+function hasBody(msg: Message): boolean {
+  return msg.method !== "HEAD" && msg.status >= 200 && msg.status !== 204 && msg.status !== 304;
+}
+
+/** The error a cancelled message fails with: its own typed reason (a deadline's TIMEOUT), else ABORTED. */
+function toAbort(reason: unknown, cause?: unknown): SessionKitError {
+  if (reason instanceof SessionKitError) return reason;
   return new AbortError(undefined, { cause: cause ?? reason });
 }
 

@@ -30,6 +30,18 @@ export interface SessionOptions {
   idleTimeout?: number;
   /** Socket I/O timeout in ms: a stalled request fails with TIMEOUT (0 = none). @default 60_000 */
   timeout?: number;
+  /** Connect timeout (TCP, TLS, proxy CONNECT) in ms; null: `timeout`. @default null */
+  connectTimeout?: number | null;
+  /** Longest wait for the response headers once the request is sent, in ms; null: `timeout`. @default null */
+  headersTimeout?: number | null;
+  /** Longest silence between body chunks, in ms; null: `timeout`. @default null */
+  bodyTimeout?: number | null;
+  /**
+   * Largest response body accepted, in bytes, counted on the wire and after decoding (a gzip
+   * bomb ends early with RESPONSE_TOO_LARGE); 0: no limit. A message's own `maxResponseSize` wins.
+   * @default 0
+   */
+  maxResponseSize?: number;
   /** null: no User-Agent; "": `sessionkit/VERSION`; ends in a space: the default is appended. @default "" */
   userAgent?: string | null;
   /** Accept-Language to send; setting it turns acceptLanguageAuto off. @default null */

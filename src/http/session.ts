@@ -75,6 +75,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #acceptLanguageAuto = false;
   #closed = false;
   #retry: NormalizedRetry | null = null;
+  #maxResponseSize = 0;
 
   constructor(options: SessionOptions = {}) {
     super();
@@ -89,6 +90,9 @@ export class Session extends EventEmitter<SessionEvents> {
       { maxConns, maxConnsPerHost, idleTimeout },
       {
         timeout: checkMs("timeout", options.timeout ?? 60_000),
+        connectTimeout: options.connectTimeout == null ? null : checkMs("connectTimeout", options.connectTimeout),
+        headersTimeout: options.headersTimeout == null ? null : checkMs("headersTimeout", options.headersTimeout),
+        bodyTimeout: options.bodyTimeout == null ? null : checkMs("bodyTimeout", options.bodyTimeout),
         localAddress: checkOptionalString("localAddress", options.localAddress),
         remoteConnectable: checkOptionalString("remoteConnectable", options.remoteConnectable),
         proxyResolver: options.proxyResolver === undefined ? proxyResolverFromEnv() : options.proxyResolver,
@@ -105,10 +109,12 @@ export class Session extends EventEmitter<SessionEvents> {
       anyGotBody: () => this.#anyGotBody,
       closed: () => this.#closed,
       retry: () => this.#retry,
+      maxResponseSize: () => this.#maxResponseSize,
     });
     this.#userAgentRaw = options.userAgent === null ? null : (checkOptionalString("userAgent", options.userAgent) ?? "");
     this.#userAgent = resolveUserAgent(this.#userAgentRaw);
     this.#retry = normalizeRetry(options.retry);
+    this.#maxResponseSize = checkMs("maxResponseSize", options.maxResponseSize ?? 0);
     if (options.acceptLanguageAuto) this.acceptLanguageAuto = true;
     if (options.acceptLanguage != null) this.acceptLanguage = options.acceptLanguage;
     if (options.defaultFeatures !== false) for (const f of defaultFeatures()) this.addFeature(f);
@@ -206,6 +212,35 @@ export class Session extends EventEmitter<SessionEvents> {
   }
   set retry(v: RetryOptions | number | boolean | null) {
     this.#retry = normalizeRetry(v);
+  }
+
+  /** Largest response body accepted, in bytes, counted on the wire and decoded (0: no limit). */
+  get maxResponseSize(): number {
+    return this.#maxResponseSize;
+  }
+  set maxResponseSize(v: number) {
+    this.#maxResponseSize = checkMs("maxResponseSize", v);
+  }
+  /** Connect timeout in ms (null: `timeout`). */
+  get connectTimeout(): number | null {
+    return this.#transport.settings.connectTimeout;
+  }
+  set connectTimeout(v: number | null) {
+    this.#transport.settings.connectTimeout = v === null ? null : checkMs("connectTimeout", v);
+  }
+  /** Longest wait for the response headers in ms (null: `timeout`). */
+  get headersTimeout(): number | null {
+    return this.#transport.settings.headersTimeout;
+  }
+  set headersTimeout(v: number | null) {
+    this.#transport.settings.headersTimeout = v === null ? null : checkMs("headersTimeout", v);
+  }
+  /** Longest silence while the body arrives in ms (null: `timeout`). */
+  get bodyTimeout(): number | null {
+    return this.#transport.settings.bodyTimeout;
+  }
+  set bodyTimeout(v: number | null) {
+    this.#transport.settings.bodyTimeout = v === null ? null : checkMs("bodyTimeout", v);
   }
 
   /** Open connections right now (for tests and monitoring). */

@@ -44,6 +44,10 @@ const DRAIN_LIMIT = 65536;
 
 export interface TransportSettings {
   timeout: number;
+  /** Phase timeouts; null: `timeout`. */
+  connectTimeout: number | null;
+  headersTimeout: number | null;
+  bodyTimeout: number | null;
   localAddress: string | null;
   remoteConnectable: string | null;
   proxyResolver: ProxyResolver | null;
@@ -121,7 +125,7 @@ export class Transport {
       target,
       proxy,
       tunnel,
-      timeout: s.timeout,
+      timeout: s.connectTimeout ?? s.timeout,
       localAddress: s.localAddress ?? undefined,
       remoteConnectable: s.remoteConnectable ?? undefined,
       tls: { ca: s.tlsDatabase, cert: s.tlsInteraction?.cert, key: s.tlsInteraction?.key, passphrase: s.tlsInteraction?.passphrase },
@@ -175,8 +179,12 @@ export class Transport {
             path: viaHttpProxy ? target.href.replace(/#.*$/, "") : target.pathname + target.search,
             method: msg.method as Dispatcher.HttpMethod,
             headers: sendHeaders,
-            body: body as Dispatcher.DispatchOptions["body"],
+            body: (body !== null && !msg.bodyReplayable && msg.listenerCount("upload-progress") > 0
+              ? countUpload(msg, body as AsyncIterable<Uint8Array>)
+              : body) as Dispatcher.DispatchOptions["body"],
             blocking: false,
+            headersTimeout: this.settings.headersTimeout ?? this.settings.timeout,
+            bodyTimeout: this.settings.bodyTimeout ?? this.settings.timeout,
           },
           signal,
         );
@@ -193,6 +201,11 @@ export class Transport {
         throw e;
       }
       this.#own(conn, res.body);
+      if (body !== null && msg.bodyReplayable && msg.listenerCount("upload-progress") > 0) {
+        // A body in memory went out whole before the answer came.
+        const size = typeof body === "string" ? Buffer.byteLength(body) : (body as Uint8Array).byteLength;
+        msg.emit("upload-progress", { bytes: size, total: size });
+      }
       msg._setResponse(res.status, res.statusText, MessageHeaders._fromFlat(res.headers));
       if (metrics) this.#fillMetrics(metrics, conn, socketBefore, res.body);
       return { body: res.body, upgraded: null };
@@ -272,6 +285,16 @@ export function discardBody(body: Readable): void {
   });
   body.on("error", () => undefined);
   body.resume();
+}
+
+/** A stream request body that reports how much of it was handed to the connection. */
+async function* countUpload(msg: Message, body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += chunk.byteLength;
+    msg.emit("upload-progress", { bytes, total: null });
+    yield chunk;
+  }
 }
 
 /** ws:/wss: URLs travel as http:/https: for the HTTP part (the upgrade). */
