@@ -1,12 +1,14 @@
 /**
  * `sessionkit realtime URL` against a local RealtimeServer: one-shot --send and --request,
  * typed lines with pushes printed as they come, state changes on stderr, refused
- * credentials as one error line.
+ * credentials as one error line, recovery after a dropped connection.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { RealtimeServer } from "../../src/realtime/index.js";
-import { cli, tempConfig } from "./helpers.js";
+import { startRelay, waitFor } from "../realtime/helpers.js";
+import { cli, cliEntry, tempConfig } from "./helpers.js";
 
 test("realtime: --request, --send, typed lines with pushes, and a refused principal", async () => {
   using cfg = tempConfig();
@@ -44,6 +46,37 @@ test("realtime: --request, --send, typed lines with pushes, and a refused princi
     assert.match(lines.stderr, /# not JSON after not/);
     assert.match(lines.stderr, /# state CLOSED_BY_CLIENT/);
   } finally {
+    await server.close();
+  }
+});
+
+test("realtime: a dropped connection is shown as it recovers, and a message typed meanwhile arrives", async () => {
+  using cfg = tempConfig();
+  const server = new RealtimeServer({ pingPeriod: 1000, keepAlive: 10_000 });
+  const url = new URL(await server.listen(0));
+  const relay = await startRelay(Number(url.port));
+  const notes: unknown[] = [];
+  server.addHandler("note", (value) => void notes.push(value));
+  const child = spawn(process.execPath, [...(await cliEntry()), "realtime", `ws://127.0.0.1:${relay.port}${url.pathname}`], {
+    env: { ...process.env, ...cfg.env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on("close", r));
+  try {
+    await waitFor(() => stderr.includes("# connected as"), "the connection", 60_000);
+    relay.cut();
+    await waitFor(() => stderr.includes("# state RECOVERING_RECONNECT"), "recovering", 30_000);
+    child.stdin.write("note 7\n");
+    await waitFor(() => stderr.includes("# recovered"), "recovery", 30_000);
+    child.stdin.end();
+    assert.equal(await exited, 0, stderr);
+    assert.deepEqual(notes, [7]);
+    assert.match(stderr, /# state CONNECTED_ACTIVE\n[^]*# state RECOVERING_RECONNECT\n[^]*# state CONNECTED_ACTIVE\n[^]*# recovered/);
+  } finally {
+    child.kill();
+    await relay.close();
     await server.close();
   }
 });
