@@ -164,21 +164,24 @@ const TIME = "(\\d{2}):(\\d{2}):(\\d{2})";
 // dashes and a two-digit year only in RFC 850 form with its long day name, two-digit hours.
 const IMF_FIXDATE = new RegExp(`^${DAY_NAME}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`, "i");
 const RFC850_DATE = new RegExp(`^${DAY_NAME_L}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`, "i");
+// The Netscape cookie form (`Thu, 18-Aug-2050 02:01:18 GMT`): none of the three, but every
+// browser reads it, the later cache-tests suite lists reusing it as conforming behaviour
+// ("check", expected cached), and servers still send it. Four-digit years only.
+const DASHED_DATE = new RegExp(`^${DAY_NAME}, (\\d{2})-${MONTH}-(\\d{4}) ${TIME} GMT$`, "i");
 const ASCTIME_DATE = new RegExp(`^${DAY_NAME} ${MONTH} (\\d{2}| \\d) ${TIME} (\\d{4})$`, "i");
 
 /**
- * Parses an HTTP-date in one of the three RFC 9110 forms as UTC. Returns milliseconds since
- * the epoch, or null for anything else, which RFC 9111 §5.3 tells a cache to read as "in the
- * past": "0", a two-digit year outside RFC 850 form (`Thu, 18 Aug 50 …`), and hybrids such as
- * `Thu, 18-Aug-2050 02:01:18 GMT` (short day name with dashes and a four-digit year is none of
- * the three forms; the http-tests cache-tests suite requires it not to be reused).
+ * Parses an HTTP-date in one of the three RFC 9110 forms (and the browsers' dashed form with
+ * a four-digit year, `Thu, 18-Aug-2050 02:01:18 GMT`) as UTC. Returns milliseconds since the
+ * epoch, or null for anything else, which RFC 9111 §5.3 tells a cache to read as "in the
+ * past": "0", a two-digit year outside RFC 850 form (`Thu, 18 Aug 50 …`), `UTC` for `GMT`.
  */
 export function parseHttpDate(value: string | null): number | null {
   if (value === null) return null;
   const v = value.trim();
   if (v.length > 64) return null;
   let dd: string, mon: string, yy: string, hh: string, mi: string, ss: string;
-  let m = IMF_FIXDATE.exec(v) ?? RFC850_DATE.exec(v);
+  let m = IMF_FIXDATE.exec(v) ?? RFC850_DATE.exec(v) ?? DASHED_DATE.exec(v);
   if (m !== null) [, dd, mon, yy, hh, mi, ss] = m;
   else {
     m = ASCTIME_DATE.exec(v);
