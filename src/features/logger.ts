@@ -278,7 +278,7 @@ export class Logger implements SessionFeature {
     const url = msg.url;
     // The same redaction as String(msg) and util.inspect(msg) (http/redact.ts).
     this.#print(level, ">", `${msg.method} ${redactTarget(url)} HTTP/${msg.httpVersion}`);
-    this.#print(level, ">", `Soup-Debug: Message ${this.#id(msg)} to ${url.host}${msg.restartCount > 0 ? ` (restart ${msg.restartCount})` : ""}`);
+    this.#print(level, ">", `Sessionkit-Debug: message ${this.#id(msg)} to ${url.host}${msg.restartCount > 0 ? ` (restart ${msg.restartCount})` : ""}`);
     if (level < LoggerLogLevel.HEADERS) return;
     this.#print(level, ">", `Host: ${url.host}`);
     this.#headers(level, ">", msg.requestHeaders);
@@ -296,7 +296,7 @@ export class Logger implements SessionFeature {
     const level = this.responseFilter ? this.responseFilter(msg) : this.level;
     if (level === LoggerLogLevel.NONE) return;
     this.#print(level, "<", `HTTP/${msg.httpVersion} ${msg.status} ${msg.reasonPhrase}`.trimEnd());
-    this.#print(level, "<", `Soup-Debug: Message ${this.#id(msg)}${msg.fromCache ? " (from cache)" : ""}`);
+    this.#print(level, "<", `Sessionkit-Debug: message ${this.#id(msg)}${msg.fromCache ? " (from cache)" : ""}`);
     if (level >= LoggerLogLevel.HEADERS) this.#headers(level, "<", msg.responseHeaders);
   }
 

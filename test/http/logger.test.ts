@@ -66,7 +66,7 @@ describe("Logger levels", () => {
       [">", ">", "<", "<"],
     );
     assert.equal(lines[0].line, "GET /p?q=1 HTTP/1.1");
-    assert.match(lines[1].line, /^Soup-Debug: Message \d+ to 127\.0\.0\.1:\d+$/);
+    assert.match(lines[1].line, /^Sessionkit-Debug: message \d+ to 127\.0\.0\.1:\d+$/);
     assert.equal(lines[2].line, "HTTP/1.1 200 OK");
     assert.doesNotMatch(out(), /User-Agent|Content-Length/i);
     assert.ok(lines.every((l) => l.level === LoggerLogLevel.MINIMAL));
@@ -191,9 +191,9 @@ describe("Logger levels", () => {
     });
     const { logger, lines } = capture();
     await newSession({ features: [logger] }).sendAndRead(new Message("GET", `${srv.url}/a`));
-    const debug = lines.filter((l) => l.line.startsWith("Soup-Debug"));
+    const debug = lines.filter((l) => l.line.startsWith("Sessionkit-Debug"));
     assert.match(debug[2].line, /\(restart 1\)$/);
-    const ids = new Set(debug.map((l) => /Message (\d+)/.exec(l.line)![1]));
+    const ids = new Set(debug.map((l) => /message (\d+)/.exec(l.line)![1]));
     assert.equal(ids.size, 1);
   });
 
