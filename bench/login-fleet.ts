@@ -16,7 +16,9 @@
  * same child processes, so every case pays the same IPC and tsx costs. The cases are
  * interleaved with the order rotating every round. A burst is timed in the parent from
  * "go" to the last process's answer. Reported: the median req/s per case and the ratios
- * fleet / single (medians, and the median of per-round ratios, which cancels load drift).
+ * fleet / single (medians, and the median of per-round ratios, which cancels load drift),
+ * and the client CPU time per request summed over the processes of a case (what the
+ * coordination costs, far less sensitive than req/s to how busy a shared machine is).
  */
 import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -78,8 +80,8 @@ const idle = {
 };
 const fleet: FleetChild[] = await startFleet(PROCESSES, idle);
 
-/** One burst of BURST requests over `procs` processes, checked on the server. */
-async function burst(name: string, procs: FleetChild[], backend: BackendSpec | null): Promise<number> {
+/** One burst of BURST requests over `procs` processes, checked on the server: req/s and CPU µs per request. */
+async function burst(name: string, procs: FleetChild[], backend: BackendSpec | null): Promise<{ rps: number; cpuUs: number }> {
   const sessionString = await ask<string>("issue", { expiredAccess: true });
   const setup = { backend, key: `bench:${randomUUID()}`, entryway: ready.entryway, leaseMs: 10_000, sessionString };
   await Promise.all(procs.map((c) => c.setup(setup)));
@@ -99,31 +101,43 @@ async function burst(name: string, procs: FleetChild[], backend: BackendSpec | n
       `${name}: expected ${BURST} successes with 1 refresh, got ${ok} and ${JSON.stringify(d)}; ${JSON.stringify(results.map((r) => r.errors))}`,
     );
   }
-  return BURST / (ms / 1000);
+  const cpuMs = results.reduce((n, r) => n + r.cpuMs, 0);
+  return { rps: BURST / (ms / 1000), cpuUs: (cpuMs * 1000) / BURST };
 }
 
 const SINGLE = "1 process × 1000, no coordinator";
 const SQLITE = `${PROCESSES} processes × ${BURST / PROCESSES}, SQLite coordinator`;
 const REDIS = `${PROCESSES} processes × ${BURST / PROCESSES}, Redis coordinator`;
-const cases: Record<string, () => Promise<number>> = {
+const cases: Record<string, () => Promise<{ rps: number; cpuUs: number }>> = {
   [SINGLE]: () => burst(SINGLE, fleet.slice(0, 1), null),
   [SQLITE]: () => burst(SQLITE, fleet, newSpec("sqlite", tmp.dir)),
   [REDIS]: () => burst(REDIS, fleet, newSpec("redis", tmp.dir)),
 };
 const names = Object.keys(cases);
 const rps: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
+const cpuUs: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
 for (let w = 0; w < 2; w++) for (const fn of Object.values(cases)) await fn(); // warm-up (JIT, connections)
 for (let r = 0; r < ROUNDS; r++) {
   const order = names.map((_, i) => names[(i + r) % names.length]!);
-  for (const name of order) rps[name]!.push(await cases[name]!());
+  for (const name of order) {
+    const one = await cases[name]!();
+    rps[name]!.push(one.rps);
+    cpuUs[name]!.push(one.cpuUs);
+  }
 }
 const med = Object.fromEntries(names.map((k) => [k, median(rps[k]!)]));
 const perRound = (k: string) => median(rps[k]!.map((v, i) => v / rps[SINGLE]![i]!));
 
 console.log(`\n## login-fleet: bursts of ${BURST} concurrent requests on an expired token (1 refresh each), ${ROUNDS} rounds`);
-console.log("| case | req/s (median) | ratio to 1 process (medians) | ratio (median of per-round ratios) |");
-console.log("| --- | ---: | ---: | ---: |");
-for (const k of names) console.log(`| ${k} | ${med[k]!.toFixed(0)} | ${(med[k]! / med[SINGLE]!).toFixed(3)}× | ${perRound(k).toFixed(3)}× |`);
+console.log(
+  "| case | req/s (median) | ratio to 1 process (medians) | ratio (median of per-round ratios) | client CPU µs/request, all processes (median) |",
+);
+console.log("| --- | ---: | ---: | ---: | ---: |");
+for (const k of names) {
+  console.log(
+    `| ${k} | ${med[k]!.toFixed(0)} | ${(med[k]! / med[SINGLE]!).toFixed(3)}× | ${perRound(k).toFixed(3)}× | ${median(cpuUs[k]!).toFixed(0)} |`,
+  );
+}
 
 await Promise.all(fleet.map((c) => c.close()));
 const exited = new Promise((resolve) => pdsChild.once("exit", resolve));

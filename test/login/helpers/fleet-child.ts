@@ -37,6 +37,8 @@ export interface BurstResult {
   /** Session events seen since setup (IMPORT excluded). */
   events: string[];
   ms: number;
+  /** CPU time (user + system) this process spent on the burst, ms. */
+  cpuMs: number;
 }
 
 class HoldingProfile extends AtprotoProfile {
@@ -86,8 +88,10 @@ async function one(): Promise<void> {
 
 async function burst(n: number): Promise<BurstResult> {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const settled = await Promise.allSettled(Array.from({ length: n }, one));
   const ms = performance.now() - start;
+  const used = process.cpuUsage(cpu);
   const errors = new Set<string>();
   for (const r of settled) {
     if (r.status === "rejected") {
@@ -96,7 +100,7 @@ async function burst(n: number): Promise<BurstResult> {
     }
   }
   const ok = settled.filter((r) => r.status === "fulfilled").length;
-  return { ok, failed: n - ok, errors: [...errors], events: [...events], ms };
+  return { ok, failed: n - ok, errors: [...errors], events: [...events], ms, cpuMs: (used.user + used.system) / 1000 };
 }
 
 // The parent may be gone (it failed and exited): then there is nobody to answer.
