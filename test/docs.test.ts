@@ -66,6 +66,18 @@ test("every relative link in the README, docs/ and bench/README.md resolves", ()
   assert.deepEqual(broken, []);
 });
 
+test("every page in docs/ is linked from the README or from another page", () => {
+  const files = markdownFiles();
+  const linked = new Set<string>();
+  for (const file of files) {
+    for (const [, target] of readFileSync(file, "utf8").matchAll(/\]\(([^)\s#]+)(#[^)\s]*)?\)/g)) {
+      if (!/^[a-z]+:/i.test(target)) linked.add(join(dirname(file), target));
+    }
+  }
+  const orphans = files.filter((f) => f.startsWith(join(ROOT, "docs")) && !linked.has(f)).map((f) => relative(ROOT, f));
+  assert.deepEqual(orphans, [], "pages nobody can find from the README");
+});
+
 test("the README is a short front page that starts with the set-up commands", () => {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   const lines = readme.split("\n");
