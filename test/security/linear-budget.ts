@@ -11,8 +11,8 @@ import type { ParserCase } from "./parser-cases.js";
 
 export const SIZE = 100 * 1024;
 export const FACTOR = 10;
-export const FLOOR_MS = 20;
-const ATTEMPTS = 5;
+export const FLOOR_MS = 50;
+const ATTEMPTS = 7;
 
 async function timeOnce(run: (input: string) => unknown, input: string): Promise<number> {
   const t0 = performance.now();

@@ -9,7 +9,7 @@ import { inspect } from "node:util";
 import { describe, it } from "node:test";
 import { CookieJar } from "../../src/features/cookies/cookie-jar.js";
 import { JarCookie } from "../../src/features/cookies/jar-cookie.js";
-import { DEFAULT_SECRET_HEADERS, Logger, LoggerLogLevel, redactHeaderValue } from "../../src/features/logger.js";
+import { DEFAULT_SECRET_HEADERS, Logger, LoggerLogLevel, redactBody, redactHeaderValue } from "../../src/features/logger.js";
 import { Message, redactUrl } from "../../src/http/message.js";
 import { redactQuery, redactTarget } from "../../src/http/redact.js";
 import { newSession, startServer } from "../http/helpers.js";
@@ -62,6 +62,11 @@ describe("Logger: custom credential headers", () => {
   it("refuses a secretHeaders that is not a list of names", () => {
     assert.throws(() => new Logger({ secretHeaders: "X-Api-Key" as unknown as string[] }), { code: "INVALID_ARGUMENT" });
     assert.throws(() => new Logger({ secretHeaders: [1] as unknown as string[] }), { code: "INVALID_ARGUMENT" });
+  });
+
+  it("redactBody never throws: a form field named *json* whose value cannot be encoded (found by the fuzz suite)", () => {
+    assert.equal(redactBody("request-json=%7B%22a%22%3A1%7D&x=\ud800", "application/x-www-form-urlencoded").includes("request-json="), true);
+    assert.equal(redactBody("request-json=\ud800", "application/x-www-form-urlencoded"), "request-json=[REDACTED]");
   });
 
   it("redactHeaderValue: a run of separators does not print as a run of pairs", () => {
