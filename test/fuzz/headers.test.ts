@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import fc from "fast-check";
 import { decodeExtValue, parseAuthParams, parseChallengeHeaders, parseChallenges } from "../../src/features/auth/challenge-parser.js";
-import { MAX_DELTA_SECONDS, parseCacheControl, parseHttpDate } from "../../src/features/cache/cache-control.js";
+import { MAX_DELTA_SECONDS, parseAge, parseCacheControl, parseHttpDate } from "../../src/features/cache/cache-control.js";
 import { parseStsHeader, MAX_STS_AGE } from "../../src/features/hsts/sts-header.js";
 import { redactBody, redactHeaderValue } from "../../src/features/logger.js";
 import { extractMimeType, parseMimeType, serializeMimeType, splitHeaderValues } from "../../src/features/sniffer/mime-type.js";
@@ -37,7 +37,7 @@ describe("fuzz: header parsers", () => {
     });
   });
 
-  it("Cache-Control and HTTP dates", () => {
+  it("Cache-Control, Age and HTTP dates", () => {
     fuzz("cache-control + http-date", anyHeader, (v) => {
       const cc = parseCacheControl(v);
       for (const k of ["maxAge", "sMaxAge", "minFresh", "maxStale", "staleWhileRevalidate", "staleIfError"] as const) {
@@ -46,6 +46,8 @@ describe("fuzz: header parsers", () => {
       }
       const d = parseHttpDate(v);
       assert.ok(d === null || Number.isFinite(d));
+      const age = parseAge(v);
+      assert.ok(Number.isInteger(age) && age >= 0 && age <= MAX_DELTA_SECONDS, `Age ${age}`);
     });
   });
 

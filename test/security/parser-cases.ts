@@ -6,7 +6,7 @@
  * Shared by test/security/linear-parsers.test.ts and bench/reliability.ts.
  */
 import { parseAuthParams, parseChallenges, decodeExtValue } from "../../src/features/auth/challenge-parser.js";
-import { parseCacheControl, parseHttpDate } from "../../src/features/cache/cache-control.js";
+import { parseAge, parseCacheControl, parseHttpDate } from "../../src/features/cache/cache-control.js";
 import { normalizeFieldValue, varyNames } from "../../src/features/cache/policy.js";
 import { CookieJar } from "../../src/features/cookies/cookie-jar.js";
 import { parseStsHeader } from "../../src/features/hsts/sts-header.js";
@@ -118,6 +118,12 @@ export const PARSER_CASES: ParserCase[] = [
       (n) => `private="${fill(" ,", n)}`,
     ],
     cap: 16 * 1024,
+  },
+  {
+    name: "parseAge (Age)",
+    run: parseAge,
+    benign: (n) => `${" ".repeat(n - 6)}7200, 0`,
+    adversarial: [(n) => `${fill("1", n)}x`, (n) => `${" ".repeat(n)}1${" ".repeat(n)}x`, (n) => fill(",", n), (n) => `${fill("1", n)}.0`],
   },
   {
     name: "parseHttpDate (Date, Expires, Last-Modified)",
