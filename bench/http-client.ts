@@ -24,7 +24,8 @@
  * Options: --quick (3 rounds of 0.5 s), --rounds N, --ms N, --client-only (section 1
  * only), --node-server (sections 2 and 3 only), --before DIR (add rows for the compiled
  * build of another checkout, e.g. a worktree of an older commit, measured in the same
- * rounds as this one: before/after in one run).
+ * rounds as this one: before/after in one run; --label / --before-label name the two, for
+ * an A/B of a variant). SESSIONKIT_DIST=DIR measures another checkout's build as "this" one.
  */
 import http from "node:http";
 import { Writable } from "node:stream";
@@ -45,6 +46,8 @@ const { values: opts } = parseArgs({
     "client-only": { type: "boolean", default: false },
     "node-server": { type: "boolean", default: false },
     before: { type: "string" },
+    "before-label": { type: "string", default: "before" },
+    label: { type: "string", default: "after" },
     concurrency: { type: "string", default: "1,64" },
   },
 });
@@ -59,6 +62,9 @@ const before = opts.before ? await loadSessionkitFrom(opts.before) : null;
 type Root = typeof after;
 
 const REF = "undici Pool.request";
+/** Row labels of this build and of the --before one. */
+const A = opts.label;
+const B = opts["before-label"];
 /** A long idle timeout everywhere: rounds of the other clients must not close a client's idle connections. */
 const IDLE = 600_000;
 
@@ -88,8 +94,8 @@ async function clientBound(): Promise<void> {
     for (const c of CONCURRENCIES) {
       const pool = new Pool(server.origin, { connections: c, pipelining: 1, keepAliveTimeout: IDLE, keepAliveMaxTimeout: IDLE });
       const fetchAgent = new Agent({ connections: c, pipelining: 1, keepAliveTimeout: IDLE, keepAliveMaxTimeout: IDLE });
-      const ours = sessionRows(after, server.url, c, before ? "after: " : "");
-      const theirs = before ? sessionRows(before, server.url, c, "before: ") : null;
+      const ours = sessionRows(after, server.url, c, before ? `${A}: ` : "");
+      const theirs = before ? sessionRows(before, server.url, c, `${B}: `) : null;
       const contenders: Record<string, () => Promise<unknown>> = {
         ...ours.rows,
         ...theirs?.rows,
@@ -106,13 +112,13 @@ async function clientBound(): Promise<void> {
         warmupRequests: quick ? 2000 : 5000,
       });
       printRoundsTable(`client-bound, concurrency ${c}, ${c} connection(s) per client`, results, REF);
-      const p = before ? "after: " : "";
+      const p = before ? `${A}: ` : "";
       const f = ratioOf(results, `${p}session.fetch`, "undici fetch");
       console.log(`${p}session.fetch / undici fetch: ${f.rps.toFixed(2)}× req/s, ${f.cpu.toFixed(2)}× CPU per request`);
       if (before) {
         for (const row of ["sendAndRead", "send() as a stream", "session.fetch"]) {
-          const r = ratioOf(results, `after: ${row}`, `before: ${row}`);
-          console.log(`after / before, ${row}: ${r.rps.toFixed(2)}× req/s, ${r.cpu.toFixed(2)}× CPU per request`);
+          const r = ratioOf(results, `${A}: ${row}`, `${B}: ${row}`);
+          console.log(`${A} / ${B}, ${row}: ${r.rps.toFixed(2)}× req/s, ${r.cpu.toFixed(2)}× CPU per request`);
         }
       }
       await ours.close();
