@@ -1,14 +1,14 @@
 /**
- * Packs sessionkit the way `npm publish` would, once per content: the package's files are
+ * Packs sessionkit the way `npm publish` would, once per run: the package's files are
  * copied into a staging directory (so the build that `prepack` runs never touches the
- * shared `dist/`), `npm pack` runs there with its `prepack` build, and the tarball is kept
- * in the temporary directory under a hash of everything that goes into it. Test files run
- * in separate processes, so a directory lock makes the second one wait for the first pack
- * instead of packing again; a later run with unchanged sources reuses the tarball.
+ * shared `dist/`), `npm pack` runs there with its `prepack` build (pack-worker.mjs), and the
+ * tarball is kept in the temporary directory under a hash of everything that goes into it.
+ * Test files run in separate processes, so a directory lock makes the others wait for the
+ * first pack instead of packing again; a later run with unchanged sources reuses it.
  */
-import { execFile, type ChildProcess, type ExecFileOptions } from "node:child_process";
+import { execFile, spawn, type ChildProcess, type ExecFileOptions } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
@@ -63,8 +63,13 @@ function ownerAlive(lockDir: string): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    // ESRCH: no such process. A missing pid file is a lock being created: alive.
-    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+    if ((err as NodeJS.ErrnoException).code === "ESRCH") return false; // no such process
+    // No pid file: a lock being created (alive), unless it has been so for seconds.
+    try {
+      return Date.now() - statSync(lockDir).mtimeMs < 10_000;
+    } catch {
+      return false;
+    }
   }
 }
 
@@ -106,6 +111,8 @@ async function runKey(): Promise<string> {
       // none yet
     }
     const key = inputsHash();
+    // A failed pack of the same sources in an earlier run is tried again in this one.
+    rmSync(join(tmpdir(), `sessionkit-pack-${key}`, "error"), { force: true });
     writeFileSync(file, key);
     return key;
   });
@@ -118,36 +125,53 @@ export interface PackedBuild {
   key: string;
 }
 
-/** The packed tarball of the current sources, built at most once per content. */
+/**
+ * Removes what earlier runs left in the temporary directory (15 MB per consumer project)
+ * once it is an hour old; the Node binaries of node-versions.ts are kept.
+ */
+function pruneOldRuns(): void {
+  const hourAgo = Date.now() - 3_600_000;
+  for (const name of readdirSync(tmpdir())) {
+    if (!/^sessionkit-(pack|consumer|stage)-/.test(name)) continue;
+    const path = join(tmpdir(), name);
+    try {
+      if (statSync(path).mtimeMs < hourAgo) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // another run removed it first
+    }
+  }
+}
+
+/**
+ * The packed tarball of the current sources, built at most once per run (pack-worker.mjs,
+ * in a detached process, so that a build cut short by one test file's time budget is
+ * finished for the next one instead of being started over).
+ */
 export async function packedTarball(): Promise<PackedBuild> {
   const key = await runKey();
   const dir = join(tmpdir(), `sessionkit-pack-${key}`);
   const done = join(dir, "tarball-path");
-  if (!existsSync(done)) {
-    await withLock(`${dir}.lock`, async () => {
-      if (existsSync(done)) return;
-      const stage = join(tmpdir(), `sessionkit-stage-${key}-${process.pid}`);
-      rmSync(stage, { recursive: true, force: true });
-      mkdirSync(stage, { recursive: true });
-      for (const input of INPUTS) cpSync(join(ROOT, input), join(stage, input), { recursive: true });
-      // The build's tools (tsc) come from the repository's own install.
-      symlinkSync(join(ROOT, "node_modules"), join(stage, "node_modules"), "dir");
-      const out = join(stage, "out");
-      mkdirSync(out);
-      try {
-        // npm pack runs `prepack` (clean + build) in the staged copy.
-        await run("npm", ["pack", "--pack-destination", out, "--silent"], { cwd: stage });
-      } catch (err) {
-        const e = err as { stdout?: string; stderr?: string; message: string };
-        throw new Error(`npm pack failed (its prepack build included):\n${e.stdout ?? ""}\n${e.stderr ?? e.message}`);
-      }
-      const tgz = readdirSync(out).find((f) => f.endsWith(".tgz"));
-      if (tgz === undefined) throw new Error("npm pack wrote no tarball");
-      mkdirSync(dir, { recursive: true });
-      renameSync(join(out, tgz), join(dir, tgz));
-      rmSync(stage, { recursive: true, force: true });
-      writeFileSync(done, join(dir, tgz));
-    });
+  const lock = `${dir}.lock`;
+  for (;;) {
+    if (existsSync(done)) return { tarball: readFileSync(done, "utf8"), key };
+    if (existsSync(join(dir, "error"))) throw new Error(readFileSync(join(dir, "error"), "utf8"));
+    let mine = false;
+    try {
+      mkdirSync(lock);
+      mine = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if (!ownerAlive(lock)) rmSync(lock, { recursive: true, force: true });
+    }
+    if (mine) {
+      pruneOldRuns();
+      writeFileSync(join(lock, "pid"), String(process.pid)); // until the worker writes its own
+      const worker = spawn(process.execPath, [new URL("pack-worker.mjs", import.meta.url).pathname, ROOT, dir, lock], {
+        detached: true,
+        stdio: "ignore",
+      });
+      worker.unref();
+    }
+    await new Promise((r) => setTimeout(r, 250));
   }
-  return { tarball: readFileSync(done, "utf8"), key };
 }
