@@ -4,7 +4,9 @@
  * file, Redis), against the same 1,000 made by one process alone (no coordinator: today's
  * single flight). Every burst includes exactly one refresh call for everyone (checked on
  * the server), so this measures what coordinating the refresh across processes costs
- * against what spreading the requests over processes gains.
+ * against what spreading the requests over processes gains. A fourth case, the same 4
+ * processes with a valid token (no refresh, no coordinator), isolates the coordination:
+ * fleet-with-refresh / fleet-valid is what the shared refresh costs the fleet.
  *
  *   npx tsx bench/login-fleet.ts [--rounds 10] [--burst 1000] [--processes 4] [--quick]
  *
@@ -81,8 +83,8 @@ const idle = {
 const fleet: FleetChild[] = await startFleet(PROCESSES, idle);
 
 /** One burst of BURST requests over `procs` processes, checked on the server: req/s and CPU µs per request. */
-async function burst(name: string, procs: FleetChild[], backend: BackendSpec | null): Promise<{ rps: number; cpuUs: number }> {
-  const sessionString = await ask<string>("issue", { expiredAccess: true });
+async function burst(name: string, procs: FleetChild[], backend: BackendSpec | null, expired = true): Promise<{ rps: number; cpuUs: number }> {
+  const sessionString = await ask<string>("issue", { expiredAccess: expired });
   const setup = { backend, key: `bench:${randomUUID()}`, entryway: ready.entryway, leaseMs: 10_000, sessionString };
   await Promise.all(procs.map((c) => c.setup(setup)));
   const before = await ask<Stats>("stats");
@@ -96,9 +98,10 @@ async function burst(name: string, procs: FleetChild[], backend: BackendSpec | n
     requests: after.requests - before.requests,
     authorized: after.authorized - before.authorized,
   };
-  if (ok !== BURST || d.refreshes !== 1 || d.requests !== BURST || d.authorized !== BURST) {
+  const refreshes = expired ? 1 : 0;
+  if (ok !== BURST || d.refreshes !== refreshes || d.requests !== BURST || d.authorized !== BURST) {
     throw new Error(
-      `${name}: expected ${BURST} successes with 1 refresh, got ${ok} and ${JSON.stringify(d)}; ${JSON.stringify(results.map((r) => r.errors))}`,
+      `${name}: expected ${BURST} successes with ${refreshes} refresh, got ${ok} and ${JSON.stringify(d)}; ${JSON.stringify(results.map((r) => r.errors))}`,
     );
   }
   const cpuMs = results.reduce((n, r) => n + r.cpuMs, 0);
@@ -108,10 +111,13 @@ async function burst(name: string, procs: FleetChild[], backend: BackendSpec | n
 const SINGLE = "1 process × 1000, no coordinator";
 const SQLITE = `${PROCESSES} processes × ${BURST / PROCESSES}, SQLite coordinator`;
 const REDIS = `${PROCESSES} processes × ${BURST / PROCESSES}, Redis coordinator`;
+const VALID = `${PROCESSES} processes × ${BURST / PROCESSES}, valid token (no refresh, no coordinator)`;
 const cases: Record<string, () => Promise<{ rps: number; cpuUs: number }>> = {
   [SINGLE]: () => burst(SINGLE, fleet.slice(0, 1), null),
   [SQLITE]: () => burst(SQLITE, fleet, newSpec("sqlite", tmp.dir)),
   [REDIS]: () => burst(REDIS, fleet, newSpec("redis", tmp.dir)),
+  // The fleet without any refresh: what 4 processes do with no coordination to pay for.
+  [VALID]: () => burst(VALID, fleet, null, false),
 };
 const names = Object.keys(cases);
 const rps: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
@@ -128,7 +134,9 @@ for (let r = 0; r < ROUNDS; r++) {
 const med = Object.fromEntries(names.map((k) => [k, median(rps[k]!)]));
 const perRound = (k: string) => median(rps[k]!.map((v, i) => v / rps[SINGLE]![i]!));
 
-console.log(`\n## login-fleet: bursts of ${BURST} concurrent requests on an expired token (1 refresh each), ${ROUNDS} rounds`);
+console.log(
+  `\n## login-fleet: bursts of ${BURST} concurrent requests on an expired token (1 refresh each, except the valid-token case), ${ROUNDS} rounds`,
+);
 console.log(
   "| case | req/s (median) | ratio to 1 process (medians) | ratio (median of per-round ratios) | client CPU µs/request, all processes (median) |",
 );
@@ -138,6 +146,10 @@ for (const k of names) {
     `| ${k} | ${med[k]!.toFixed(0)} | ${(med[k]! / med[SINGLE]!).toFixed(3)}× | ${perRound(k).toFixed(3)}× | ${median(cpuUs[k]!).toFixed(0)} |`,
   );
 }
+const vsValid = (k: string) => median(rps[k]!.map((v, i) => v / rps[VALID]![i]!));
+console.log(
+  `fleet with its one refresh / fleet with a valid token (median of per-round ratios): SQLite ${vsValid(SQLITE).toFixed(3)}×, Redis ${vsValid(REDIS).toFixed(3)}×`,
+);
 
 await Promise.all(fleet.map((c) => c.close()));
 const exited = new Promise((resolve) => pdsChild.once("exit", resolve));
