@@ -19,7 +19,7 @@ import { openHttpSession } from "./http-session.js";
 import { applyAuth, digestStateAfter } from "./saved-auth.js";
 import { readMeta, readSecrets, updateMeta, updateSecrets, type AuthType, type SavedAuth } from "./session-files.js";
 import { loginHint, openSavedCredential } from "./credential.js";
-import { lockSession } from "./store.js";
+import { lockSession, withLock } from "./store.js";
 
 export const REQUEST_OPTIONS: OptionTable = {
   session: { kind: "value" },
@@ -199,7 +199,8 @@ export async function runRequest(argv: string[]): Promise<number> {
       release();
       release = null;
     }
-    if (dir !== null && !readOnly && auth !== null) saveAuth(lib, dir, msg, auth, argAuth !== null);
+    // Under the lock: a login's rotation may be written to secrets.json at the same moment.
+    if (dir !== null && !readOnly && auth !== null) await withLock(dir, () => saveAuth(lib, dir, msg, auth, argAuth !== null));
 
     const redact = showSecrets ? (_n: string, v: string) => v : lib.redactHeaderValue;
     if (print.includes("H") || print.includes("B")) {
@@ -281,7 +282,7 @@ function saveAuth(lib: Lib, dir: string, msg: InstanceType<Lib["Message"]>, auth
   if (msg.status === 401) return; // refused credentials are not worth keeping
   const digest = auth.type === "digest" ? digestStateAfter(lib, msg) : null;
   if (!fromArgs && digest === null) return;
-  const next: SavedAuth = { ...auth, url: fromArgs ? auth.url : auth.url, ...(digest !== null ? { digest } : {}) };
+  const next: SavedAuth = { ...auth, ...(digest !== null ? { digest } : {}) };
   updateSecrets(dir, (s) => {
     s.auth = next;
   });
