@@ -278,7 +278,11 @@ export class Logger implements SessionFeature {
     const url = msg.url;
     // The same redaction as String(msg) and util.inspect(msg) (http/redact.ts).
     this.#print(level, ">", `${msg.method} ${redactTarget(url)} HTTP/${msg.httpVersion}`);
-    this.#print(level, ">", `Sessionkit-Debug: message ${this.#id(msg)} to ${url.host}${msg.restartCount > 0 ? ` (restart ${msg.restartCount})` : ""}`);
+    this.#print(
+      level,
+      ">",
+      `Sessionkit-Debug: message ${this.#id(msg)} to ${url.host}${msg.restartCount > 0 ? ` (restart ${msg.restartCount})` : ""}`,
+    );
     if (level < LoggerLogLevel.HEADERS) return;
     this.#print(level, ">", `Host: ${url.host}`);
     this.#headers(level, ">", msg.requestHeaders);
