@@ -95,10 +95,10 @@ async function totals(clients: ChildProcess[]) {
   };
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string, state?: () => string): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    if (Date.now() > end) throw new Error(`timed out: ${what}${state ? ` (${state()})` : ""}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -136,7 +136,16 @@ async function phase(mode: "cluster" | "standalone" | "ws", nodes: Array<{ child
   const target = base + PUSHES * SESSIONS;
   const t0 = performance.now();
   const issued = ask(nodes[0]!.child, { cmd: "fanout", n: PUSHES });
-  await until(async () => (await totals(clients)).received >= target, 300_000, "fan-out delivery");
+  let last = await totals(clients);
+  await until(
+    async () => {
+      last = await totals(clients);
+      return last.received >= target;
+    },
+    600_000,
+    "fan-out delivery",
+    () => `received ${last.received - base} of ${target - base}; connected ${last.connected}, closed ${last.closed}, recovered ${last.recovered}`,
+  );
   const fanoutMs = performance.now() - t0;
   const { ms: fanoutIssueMs } = await issued;
   const result: PhaseResult = {
@@ -169,7 +178,15 @@ const victimHeld = (await ask(nodes[0]!.child, { cmd: "mem" })).sessions!;
 const before = await totals(cluster.clients);
 const killedAt = Date.now();
 nodes[0]!.child.kill("SIGKILL");
-await until(async () => (await totals(cluster.clients)).recovered - before.recovered >= victimHeld, 120_000, "every session to resume");
+// Every session of the killed node either resumes elsewhere or (it must not) closes.
+await until(
+  async () => {
+    const t = await totals(cluster.clients);
+    return t.recovered - before.recovered + t.closed - before.closed >= victimHeld;
+  },
+  600_000,
+  "every session to resume",
+);
 const times = (await Promise.all(cluster.clients.map((c) => ask(c, { cmd: "recovery", since: killedAt }))))
   .flatMap((r) => r.times!)
   .filter((t) => t >= 0);

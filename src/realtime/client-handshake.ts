@@ -6,7 +6,7 @@
  */
 import type { Session } from "../http/session.js";
 import type { WebsocketConnection } from "../http/websocket-connection.js";
-import { CloseReason, closeReasonFromCode } from "./close-reason.js";
+import { CloseReason, closeCodeOf, closeReasonFromCode } from "./close-reason.js";
 import { parseFrame, SUBPROTOCOL, type ResumedFrame, type WelcomeFrame } from "./protocol.js";
 import { openTransport } from "./transport.js";
 
@@ -114,7 +114,14 @@ export async function openSession(
     };
   } catch (err) {
     conn.off("message", hold);
-    conn.terminate();
+    if (cancel.aborted && conn.state === "OPEN") {
+      // The application closed the session mid-handshake: say so, or the server (whose
+      // check may still be running) would keep a session for nobody until it expires.
+      const timer = setTimeout(() => conn.terminate(), 2000).unref();
+      void conn.close(closeCodeOf(CloseReason.CLOSED_BY_CLIENT), CloseReason.CLOSED_BY_CLIENT.name).then(() => clearTimeout(timer));
+    } else {
+      conn.terminate();
+    }
     throw err;
   }
 }

@@ -296,7 +296,17 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     conn.ping();
   }
 
+  /** One frame from the server, inside the socket's callback: nothing thrown may escape it. */
   #onFrame(conn: WebsocketConnection, data: Uint8Array | string, isBinary: boolean): void {
+    try {
+      this.#handleFrame(conn, data, isBinary);
+    } catch (err) {
+      this.#handlerError(err, "");
+      this.#fail(CloseReason.INTERNAL_ERROR);
+    }
+  }
+
+  #handleFrame(conn: WebsocketConnection, data: Uint8Array | string, isBinary: boolean): void {
     if (this.#conn !== conn) return;
     this.#heard = true;
     let frame;
