@@ -47,3 +47,9 @@ test("every entry point loads through import and through require() on this Node"
   assert.match(await exec(process.execPath, ["runtime.mjs"], dir), /^ok v/m);
   assert.match(await exec(process.execPath, ["runtime.cjs"], dir), /^ok v/m);
 });
+
+test("the sessionkit command runs from the installed package (bin)", SLOW, async () => {
+  const { dir } = await consumerProject();
+  const out = await exec(join(dir, "node_modules", ".bin", "sessionkit"), ["--help"], dir);
+  assert.match(out, /sessionkit/);
+});
