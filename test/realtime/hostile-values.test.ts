@@ -34,6 +34,10 @@ async function spawnServer(env: Record<string, string> = {}): Promise<{ proc: Ch
   return { proc, url: `ws://127.0.0.1:${port}/realtime`, stderr: () => err };
 }
 
+/** One server with the default limits, shared by the tests that do not need another. */
+let shared: ReturnType<typeof spawnServer> | undefined;
+const defaultServer = () => (shared ??= spawnServer());
+
 const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
 
 /** A raw client past the handshake, and every frame and the close it gets. */
@@ -60,7 +64,7 @@ async function assertServes(url: string): Promise<void> {
 }
 
 test("10,000 nested arrays sent to an echo handler close that session with VALUE_TOO_DEEP; the process lives and serves the next client", async () => {
-  const server = await spawnServer();
+  const server = await defaultServer();
   const { ws, closed } = await rawSession(server.url);
   const text = `{"t":"q","s":1,"p":"echo","d":${nested(10_000)}}`;
   assert.ok(text.length < 1024 * 1024); // well under maxMessageSize: only the depth refuses it
@@ -122,7 +126,7 @@ test("an answer that cannot be encoded is an INVALID_VALUE error answer, even wi
 });
 
 test("a client cannot send a value it cannot encode: INVALID_VALUE, nothing sent, the session carries on", async () => {
-  const server = await spawnServer();
+  const server = await defaultServer();
   await using client = await new RealtimeSession(server.url, { reconnect: false }).connect();
   const cycle: Record<string, unknown> = {};
   cycle.self = cycle;
