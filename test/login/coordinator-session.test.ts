@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import {
+  ApiKeySession,
   AtprotoSession,
   CoordinatorUnavailableError,
   MemoryCoordinator,
@@ -15,11 +16,12 @@ import {
   SessionExpiredError,
   type SessionEventName,
 } from "../../src/login/index.js";
+import { API_KEY, FakeAstrometry } from "./helpers/astrometry-server.js";
 import { DID, FakePds, HANDLE, PASSWORD, type PdsOptions } from "./helpers/pds-server.js";
 
 let pds: FakePds;
 let coordinator: MemoryCoordinator;
-let sessions: AtprotoSession[] = [];
+let sessions: Array<AtprotoSession | ApiKeySession> = [];
 
 afterEach(async () => {
   for (const s of sessions) await s.close();
@@ -32,6 +34,7 @@ async function setup(n: number, opts: PdsOptions = {}): Promise<{ s: AtprotoSess
   pds = await new FakePds(opts).start();
   coordinator = new MemoryCoordinator();
   const events: SessionEventName[][] = [];
+  const made: AtprotoSession[] = [];
   for (let i = 0; i < n; i++) {
     const s = new AtprotoSession({
       service: pds.entryway,
@@ -43,9 +46,10 @@ async function setup(n: number, opts: PdsOptions = {}): Promise<{ s: AtprotoSess
       seen.push(e);
     });
     sessions.push(s);
+    made.push(s);
     events.push(seen);
   }
-  return { s: sessions, events };
+  return { s: made, events };
 }
 
 function saved(expiredAccess = true): string {
@@ -118,6 +122,40 @@ describe("CredentialSession with a coordinator", () => {
     await coordinator.close();
     await assert.rejects(ping(s[0]!), (e: unknown) => e instanceof CoordinatorUnavailableError && e.code === "COORDINATOR_UNAVAILABLE");
     assert.equal(pds.refreshAttempts, 0);
+  });
+
+  it("services that renew by logging in again (API key): one re-login for both, CREATE there and SYNC here", async () => {
+    const api = await new FakeAstrometry().start();
+    try {
+      pds = await new FakePds().start(); // for afterEach
+      coordinator = new MemoryCoordinator();
+      const both = [0, 1].map(
+        () =>
+          new ApiKeySession({
+            apiKey: API_KEY,
+            apiUrl: api.url,
+            sessionOptions: { proxyResolver: null },
+            coordination: { coordinator, key: "astrometry:me" },
+          }),
+      );
+      sessions.push(...both);
+      const events: SessionEventName[][] = both.map((one) => {
+        const seen: SessionEventName[] = [];
+        one.onSessionChange((e) => {
+          seen.push(e);
+        });
+        return seen;
+      });
+      await both[0]!.login();
+      await both[1]!.login({ sessionString: both[0]!.exportSessionString() });
+      api.invalidateSessions();
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => both[i % 2]!.call<{ echo: { i: number } }>("jobs", { i })));
+      assert.ok(answers.every((a, i) => a.echo.i === i));
+      assert.equal(api.loginAttempts, 2, "the first login and one re-login for both");
+      assert.deepEqual(events.map((e) => e.join(",")).sort(), ["CREATE,CREATE", "IMPORT,SYNC"]);
+    } finally {
+      await api.close();
+    }
   });
 
   it("refuses a malformed coordination option when the session is built", () => {
