@@ -89,7 +89,7 @@ async function clientBound(): Promise<void> {
       `; ${ROUNDS} rounds × ${MS} ms, warm-up ${WARMUP} ms per client`,
   );
   let expected = 0;
-  const probe0 = await server.accepted();
+  const stats0 = await server.stats();
   try {
     for (const c of CONCURRENCIES) {
       const pool = new Pool(server.origin, { connections: c, pipelining: 1, keepAliveTimeout: IDLE, keepAliveMaxTimeout: IDLE });
@@ -126,10 +126,14 @@ async function clientBound(): Promise<void> {
       await pool.close();
       await fetchAgent.close();
     }
-    // Each probe of nginx's status opens one connection of its own.
-    const accepted = (await server.accepted()) - probe0 - (server.kind === "nginx" ? 1 : 0);
+    const stats1 = await server.stats();
+    // Each probe of nginx's status is one connection and one request of its own.
+    const probe = server.kind === "nginx" ? 1 : 0;
+    const accepted = stats1.accepted - stats0.accepted - probe;
+    const requests = stats1.requests - stats0.requests - probe;
     console.log(
-      `\nserver accepted ${accepted} connections for ${expected} expected (${accepted === expected ? "every client kept its connections" : "some client reconnected"})`,
+      `\nserver accepted ${accepted} connections for ${expected} expected (${accepted === expected ? "every client kept its connections" : "some client reconnected"}); ` +
+        `server CPU ${((stats1.cpuUs - stats0.cpuUs) / requests).toFixed(1)} µs per request over ${requests} requests (warm-ups included)`,
     );
   } finally {
     await server.stop();

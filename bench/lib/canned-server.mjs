@@ -8,6 +8,7 @@ import net from "node:net";
 const response = Buffer.from("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok");
 const END = Buffer.from("\r\n\r\n");
 let accepted = 0;
+let requests = 0;
 
 const server = net.createServer((socket) => {
   accepted++;
@@ -24,6 +25,7 @@ const server = net.createServer((socket) => {
       last = at + 4;
       at = buf.indexOf(END, last);
     }
+    requests += n;
     tail = buf.subarray(Math.max(last, buf.length - 3));
     if (n === 1) socket.write(response);
     else if (n > 1) socket.write(Buffer.concat(Array.from({ length: n }, () => response)));
@@ -32,6 +34,9 @@ const server = net.createServer((socket) => {
 });
 server.listen(0, "127.0.0.1", () => process.send?.({ port: server.address().port }));
 process.on("message", (m) => {
-  if (m === "accepted") process.send?.({ accepted });
+  if (m === "stats") {
+    const cpu = process.cpuUsage();
+    process.send?.({ accepted, requests, cpuUs: cpu.user + cpu.system });
+  }
 });
 process.on("disconnect", () => process.exit(0));

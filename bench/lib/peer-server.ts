@@ -23,8 +23,12 @@ export interface PeerServer {
   /** http://127.0.0.1:port/ok */
   url: string;
   origin: string;
-  /** Connections accepted so far, counting the probe's own for nginx. */
-  accepted(): Promise<number>;
+  /**
+   * Connections accepted and requests answered so far (nginx: from stub_status, counting the
+   * probe's own connection and request), and the server's CPU time in µs (nginx: its worker,
+   * from /proc, 10 ms resolution; NaN where /proc is missing).
+   */
+  stats(): Promise<{ accepted: number; requests: number; cpuUs: number }>;
   stop(): Promise<void>;
 }
 
@@ -45,6 +49,25 @@ async function freePort(): Promise<number> {
   await new Promise((r) => srv.close(r));
   return port;
 }
+
+/** CPU µs of nginx's worker processes (the children of `master`), from /proc; NaN when unreadable. */
+function workerCpuUs(master: number | undefined): number {
+  try {
+    const kids = readFileSync(`/proc/${master}/task/${master}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+    let ticks = 0;
+    for (const pid of kids) {
+      // Fields after the command (which is in parentheses): utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]);
+    }
+    return kids.length > 0 ? (ticks * 1e6) / CLOCK_TICKS : NaN;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ: 100 on Linux for every common architecture. */
+const CLOCK_TICKS = 100;
 
 async function waitForPort(port: number, child: ChildProcess, errorLog: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -116,7 +139,7 @@ http {
     kind: "nginx",
     url: `${origin}/ok`,
     origin,
-    accepted: () =>
+    stats: () =>
       new Promise((resolve, reject) => {
         http
           .get(`${origin}/nginx-status`, { agent: false }, (res) => {
@@ -124,8 +147,8 @@ http {
             res.on("data", (c: Buffer) => (text += c.toString()));
             res.on("end", () => {
               // "server accepts handled requests\n N N N"
-              const m = /\n\s*(\d+)\s+\d+\s+\d+/.exec(text);
-              resolve(m ? Number(m[1]) : NaN);
+              const m = /\n\s*(\d+)\s+\d+\s+(\d+)/.exec(text);
+              resolve({ accepted: m ? Number(m[1]) : NaN, requests: m ? Number(m[2]) : NaN, cpuUs: workerCpuUs(child.pid) });
             });
           })
           .on("error", reject);
@@ -159,10 +182,10 @@ async function startNetServer(cpu: number | undefined): Promise<PeerServer> {
     kind: "net",
     url: `${origin}/ok`,
     origin,
-    accepted: () =>
+    stats: () =>
       new Promise((resolve) => {
-        child.once("message", (m: { accepted: number }) => resolve(m.accepted));
-        child.send("accepted");
+        child.once("message", (m: { accepted: number; requests: number; cpuUs: number }) => resolve(m));
+        child.send("stats");
       }),
     stop: async () => {
       const exited = new Promise((r) => child.once("exit", r));
