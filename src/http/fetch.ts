@@ -6,7 +6,8 @@
  */
 import { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
-import { InvalidArgumentError, RedirectError } from "../errors.js";
+import { AbortError, InvalidArgumentError, RedirectError } from "../errors.js";
+import { mapTransportError } from "./transport-errors.js";
 import { Message, MessageFlags } from "./message.js";
 import type { SendOptions } from "./session.js";
 import type { RequestBodyInit } from "./message.js";
@@ -29,6 +30,47 @@ const unread = new FinalizationRegistry<{ stream: Readable; web: WeakRef<Readabl
   if (stream.destroyed || (body !== undefined && body.locked)) return;
   stream.destroy();
 });
+
+/**
+ * The body as a web ReadableStream. `Readable.toWeb` costs several promises and an extra
+ * queue per chunk; this adapter enqueues each chunk as it arrives and pauses the Node stream
+ * while the web queue is full, which is all a fetch body needs. Errors keep their typed form.
+ */
+function webStream(stream: Readable): ReadableStream<Uint8Array> {
+  let done = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        stream.on("data", (c: Buffer) => {
+          controller.enqueue(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+          if ((controller.desiredSize ?? 1) <= 0) stream.pause();
+        });
+        stream.once("end", () => {
+          done = true;
+          controller.close();
+        });
+        stream.once("error", (err) => {
+          if (done) return;
+          done = true;
+          controller.error(mapTransportError(err, "body"));
+        });
+        stream.once("close", () => {
+          if (done) return;
+          done = true;
+          controller.error(new AbortError("The response body was closed before it ended"));
+        });
+      },
+      pull() {
+        stream.resume();
+      },
+      cancel() {
+        done = true;
+        stream.destroy();
+      },
+    },
+    { highWaterMark: 16384, size: (c) => c.byteLength },
+  );
+}
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
@@ -98,7 +140,7 @@ export async function sessionFetch(send: MessageSender, input: FetchInput, init:
   // No body to hand out: read it to its end now, so the connection is back in the pool
   // before the caller's next request (which would otherwise open a second one).
   if (nullBody) await finished(stream.resume()).catch(() => undefined);
-  const web = nullBody ? null : (Readable.toWeb(stream) as ReadableStream<Uint8Array>);
+  const web = nullBody ? null : webStream(stream);
   const response = new Response(web, {
     status: msg.status < 200 || msg.status > 599 ? 200 : msg.status,
     statusText: msg.reasonPhrase,
