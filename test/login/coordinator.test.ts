@@ -9,7 +9,7 @@ import { after, afterEach, describe, it } from "node:test";
 import { assertCoordinator, CoordinatorUnavailableError, type CredentialCoordinator } from "../../src/login/coordinator.js";
 import { RedisCoordinator } from "../../src/login/coordinators/redis.js";
 import { SqliteCoordinator } from "../../src/login/coordinators/sqlite.js";
-import { backends, tmpDir } from "./helpers/fleet-backends.js";
+import { backends, REDIS_URL, tmpDir } from "./helpers/fleet-backends.js";
 
 const tmp = tmpDir();
 after(tmp.cleanup);
@@ -133,6 +133,32 @@ for (const [name, make] of Object.entries(backends(() => dir))) {
     });
   });
 }
+
+describe("Redis pub/sub", () => {
+  it("wakes a waiter on another connection by pub/sub, not by its poll (pollMs set to a minute)", async () => {
+    const prefix = `sk-test:${Date.now()}-${Math.random()}:`;
+    const a = new RedisCoordinator({ url: REDIS_URL, prefix });
+    const b = new RedisCoordinator({ url: REDIS_URL, prefix, pollMs: 60_000 });
+    const watch = b.watch("k");
+    try {
+      await b.read("k");
+      // The first next() returns once the subscription is live (see RedisCoordinator.watch).
+      await watch.next(60_000);
+      const woken = watch.next(60_000).then(() => "woken");
+      await a.write("k", 0, "v");
+      const outcome = await Promise.race([woken, sleep(5000).then(() => "not woken: pub/sub did not arrive")]);
+      assert.equal(outcome, "woken");
+      const lease = await a.acquire("k", 5000);
+      const released = watch.next(60_000).then(() => "woken");
+      await a.release(lease!);
+      assert.equal(await Promise.race([released, sleep(5000).then(() => "not woken")]), "woken");
+    } finally {
+      watch.close();
+      await a.close();
+      await b.close();
+    }
+  });
+});
 
 describe("coordinator options", () => {
   it("refuses malformed options and coordinators early", () => {

@@ -14,9 +14,9 @@
  *
  * The compare-and-set of the state, the lease extension and the release are Lua scripts
  * (one atomic step each; extend and release check the token, so a holder whose lease lapsed
- * cannot touch its successor's lock). Waiters are told by pub/sub on a second connection and
- * poll as well (every `pollMs`), so a lost message or a reconnect costs latency, never
- * correctness.
+ * cannot touch its successor's lock). Waiters are told by pub/sub on a second connection (one
+ * pattern subscription for the whole prefix) and poll as well (every `pollMs`), so a lost
+ * message or a reconnect costs latency, never correctness.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -35,7 +35,7 @@ export interface RedisCoordinatorClient {
   /** For pub/sub on a second connection; without it waiters only poll. */
   duplicate?(): RedisCoordinatorClient;
   connect?(): Promise<unknown>;
-  subscribe?(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  pSubscribe?(pattern: string, listener: (message: string, channel: string) => void): Promise<unknown>;
   on?(event: string, listener: (...args: unknown[]) => void): unknown;
   close?(): Promise<unknown>;
   destroy?(): void;
@@ -102,10 +102,9 @@ export class RedisCoordinator implements CredentialCoordinator {
   readonly #pollMs: number;
   readonly #ready: Promise<void>;
   readonly #events = new EventEmitter().setMaxListeners(0);
-  /** Channels subscribed (or being subscribed) → settles when the subscription is live. */
-  readonly #subscribed = new Map<string, Promise<boolean>>();
-  /** Channels whose subscription is live. */
-  readonly #live = new Set<string>();
+  /** The one pattern subscription for every key of the prefix: settles true when live. */
+  #subscribed: Promise<boolean> | null = null;
+  #live = false;
   #subscriberReady: Promise<RedisCoordinatorClient | null> | null = null;
   /** The pub/sub connection once made (maybe still connecting). */
   #subscriber: RedisCoordinatorClient | null = null;
@@ -207,7 +206,7 @@ export class RedisCoordinator implements CredentialCoordinator {
     this.#events.on(channel, onChange);
     // A write published before our subscription was live would be missed: once it is live,
     // count that as a change, so the caller reads once more.
-    if (!this.#live.has(channel)) void (this.#subscribed.get(channel) ?? this.#subscribe(channel)).then((live) => live && onChange());
+    if (!this.#live) void this.#subscribe().then((live) => live && onChange());
     return {
       next: (maxMs) => {
         if (pending) {
@@ -268,21 +267,25 @@ export class RedisCoordinator implements CredentialCoordinator {
     await this.close();
   }
 
-  /** Subscribes `channel` on the pub/sub connection (made on first use); false when pub/sub is unavailable. */
-  #subscribe(channel: string): Promise<boolean> {
-    const live = (async () => {
+  /**
+   * Subscribes, once, to the channels of every key under the prefix (one pattern: no
+   * subscription per key to grow or to take down, no round trip per renewal); false when
+   * pub/sub is unavailable (waiters then poll).
+   */
+  #subscribe(): Promise<boolean> {
+    this.#subscribed ??= (async () => {
       const sub = await this.#ensureSubscriber();
-      if (sub === null || sub.subscribe === undefined || this.#closed) return false;
-      await sub.subscribe(channel, () => this.#events.emit(channel));
-      this.#live.add(channel);
+      if (sub === null || sub.pSubscribe === undefined || this.#closed) return false;
+      const pattern = `${this.prefix.replace(/[*?[\]\\]/g, "\\$&")}{*}:c`;
+      await sub.pSubscribe(pattern, (_message, channel) => this.#events.emit(channel));
+      this.#live = true;
       return true;
     })().catch(() => {
       // Polling still works; try pub/sub again with the next watch.
-      this.#subscribed.delete(channel);
+      this.#subscribed = null;
       return false;
     });
-    this.#subscribed.set(channel, live);
-    return live;
+    return this.#subscribed;
   }
 
   #ensureSubscriber(): Promise<RedisCoordinatorClient | null> {
