@@ -7,6 +7,7 @@
  */
 import http from "node:http";
 import type { Socket } from "node:net";
+import tls from "node:tls";
 import { buildConnector } from "undici";
 import { MessageHeaders } from "./headers.js";
 import { addressBlockedError, type AddressGuard } from "./address-guard.js";
@@ -41,6 +42,12 @@ export interface ConnectorOptions {
    * and through a proxy the proxy resolves names (IP-literal targets are still checked).
    */
   addressGuard?: AddressGuard | null;
+  /**
+   * Offer HTTP/2 by ALPN (["h2", "http/1.1"]) on TLS connections; the socket's
+   * `alpnProtocol` then says what the server chose, and undici's Client reads it to speak
+   * h2 or HTTP/1.1 on it.
+   */
+  allowH2?: boolean;
 }
 
 /** Timestamps of how a socket was made, read into msg.metrics by the session. */
@@ -117,6 +124,12 @@ export function createConnector(opts: ConnectorOptions): Connector {
     ...(guard && proxy === null ? { lookup: guard.lookup } : {}),
     ...tlsOpts,
   }) as unknown as UndiciConnect;
+  // undici's buildConnector offers ALPN ["http/1.1", "h2"] (h1 first, whatever options say):
+  // for h2 the TLS socket is made here, in the order HTTP/2 clients use.
+  const h2 = opts.allowH2 === true && isHttps;
+  const connect: UndiciConnect = h2
+    ? alpnConnector(opts.timeout, { ...tlsOpts, ...(guard && proxy === null ? { lookup: guard.lookup } : {}) }, remote?.socketPath)
+    : base;
   const targetPort = target.port || (isHttps ? "443" : "80");
   const hostname = target.hostname.replace(/^\[|\]$/g, "");
 
@@ -135,7 +148,7 @@ export function createConnector(opts: ConnectorOptions): Connector {
       }
       const timings: ConnectTimings = { dnsStart: performance.now(), dnsEnd: 0, connectStart: 0, connectEnd: 0, tlsStart: 0 };
       timings.connectStart = timings.dnsStart;
-      const socket = base(
+      const socket = (peerHttps && proxy === null ? connect : base)(
         {
           hostname: peerHost,
           host: peerHost,
@@ -216,7 +229,7 @@ export function createConnector(opts: ConnectorOptions): Connector {
         return;
       }
       timings.tlsStart = performance.now();
-      const tlsSocket = base(
+      const tlsSocket = connect(
         {
           hostname,
           host: hostname,
@@ -230,6 +243,50 @@ export function createConnector(opts: ConnectorOptions): Connector {
       if (tlsSocket) socketTimings.set(tlsSocket, timings);
     });
     req.end();
+  };
+}
+
+/**
+ * A TLS connect function with undici's connector contract that offers ALPN
+ * ["h2", "http/1.1"], with the same socket settings (no delay, keep-alive, connect timeout).
+ */
+function alpnConnector(timeout: number, tlsOptions: Record<string, unknown>, socketPath: string | undefined): UndiciConnect {
+  return (o, cb) => {
+    const hostname = o.hostname as string;
+    // localAddress goes to the TCP connect (net.connect options), which tls.connect passes on.
+    const socket = tls.connect({
+      highWaterMark: 16384,
+      ...tlsOptions,
+      ...(socketPath && !o.httpSocket ? { path: socketPath } : {}),
+      servername: (o.servername as string | undefined) ?? (isIp(hostname) ? undefined : hostname),
+      localAddress: o.localAddress as string | undefined,
+      ALPNProtocols: ["h2", "http/1.1"],
+      socket: o.httpSocket as Socket | undefined,
+      port: Number(o.port || 443),
+      host: hostname,
+    } as tls.ConnectionOptions);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    let timer: NodeJS.Timeout | undefined;
+    if (timeout > 0) {
+      timer = setTimeout(() => {
+        const err = Object.assign(new Error(`Connect Timeout Error (${hostname}:${o.port}, timeout: ${timeout}ms)`), {
+          code: "UND_ERR_CONNECT_TIMEOUT",
+        });
+        socket.destroy(err);
+      }, timeout);
+    }
+    const onError = (err: Error) => {
+      clearTimeout(timer);
+      cb(err, null);
+    };
+    socket.once("error", onError);
+    socket.once("secureConnect", () => {
+      clearTimeout(timer);
+      socket.removeListener("error", onError);
+      cb(null, socket);
+    });
+    return socket;
   };
 }
 

@@ -11,7 +11,7 @@
  */
 import { Readable } from "node:stream";
 import type { Client, Dispatcher } from "undici";
-import { AbortError } from "../errors.js";
+import { AbortError, NetworkError } from "../errors.js";
 import type { Cancellation } from "./cancellation.js";
 
 export interface RawResponse {
@@ -96,8 +96,9 @@ class SessionHandler implements Dispatcher.DispatchHandler {
     this.#body!.push(null);
   }
 
-  onError(err: Error): void {
+  onError(cause: Error): void {
     this.#unlisten();
+    const err = h2StreamError(cause) ?? cause;
     const reject = this.#reject;
     if (reject !== null) {
       this.#resolve = this.#reject = null;
@@ -115,6 +116,29 @@ class SessionHandler implements Dispatcher.DispatchHandler {
     this.#listening = false;
     this.#signal.removeEventListener("abort", this.#onAbort);
   }
+}
+
+/**
+ * HTTP/2 failures undici reports as informational or Node stream errors, as typed errors:
+ * a reset stream (RST_STREAM from the server, or a stream closed before its end) is
+ * STREAM_RESET, a connection ended by GOAWAY is GOAWAY. Null for anything else (HTTP/1.1
+ * errors never match).
+ */
+export function h2StreamError(err: unknown): NetworkError | null {
+  if (!(err instanceof Error) || err instanceof NetworkError) return null;
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  const msg = err.message;
+  if (/"GOAWAY"/.test(msg) || code === "ERR_HTTP2_GOAWAY_SESSION") {
+    return new NetworkError("GOAWAY", "The server sent GOAWAY (HTTP/2) before this request was complete", { cause: err });
+  }
+  if (
+    code === "ERR_HTTP2_STREAM_ERROR" ||
+    code === "ERR_HTTP2_STREAM_CANCEL" ||
+    (code === "UND_ERR_INFO" && /^HTTP\/2: (stream|"stream error")/.test(msg))
+  ) {
+    return new NetworkError("STREAM_RESET", `The HTTP/2 stream was reset: ${msg}`, { cause: err });
+  }
+  return null;
 }
 
 /** Sends one request on `client` and resolves at the response headers. */

@@ -26,6 +26,8 @@ export const MessageFlags = {
   DO_NOT_USE_AUTH_CACHE: 1 << 4,
   /** Fill `msg.metrics` with timestamps and byte counts. */
   COLLECT_METRICS: 1 << 5,
+  /** Use HTTP/1.1 even where HTTP/2 would be negotiated (libsoup's force_http1). */
+  FORCE_HTTP1: 1 << 6,
 } as const;
 export type MessageFlag = (typeof MessageFlags)[keyof typeof MessageFlags];
 
@@ -114,7 +116,7 @@ export class Message extends EventEmitter<MessageEvents> {
   /** HTTP status, 0 until a response arrives. */
   status = 0;
   reasonPhrase = "";
-  /** "1.1" (or "1.0"). */
+  /** The HTTP version of the response: "1.1" (or "1.0"), or "2" over HTTP/2. */
   httpVersion = "1.1";
   flags = 0;
   priority: MessagePriorityValue = MessagePriority.NORMAL;

@@ -58,6 +58,12 @@ export interface SessionOptions {
   tlsDatabase?: TlsDatabase;
   /** Client certificate and key for mutual TLS. */
   tlsInteraction?: TlsInteraction | null;
+  /**
+   * Offer HTTP/2 by ALPN on https connections (as libsoup 3 does); an origin that does not
+   * take it is spoken to in HTTP/1.1. false: HTTP/1.1 only. A message's
+   * MessageFlags.FORCE_HTTP1 keeps that message on HTTP/1.1. @default true
+   */
+  http2?: boolean;
   /** Features to add after the defaults. */
   features?: SessionFeature[];
   /** Add the default features (ContentDecoder, AuthManager). @default true */
@@ -83,6 +89,11 @@ export function checkCount(name: string, v: unknown): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
     throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}`);
   }
+  return v;
+}
+
+export function checkBool(name: string, v: unknown): boolean {
+  if (typeof v !== "boolean") throw new InvalidArgumentError(`${name} must be true or false, got ${String(v)}`);
   return v;
 }
 

@@ -26,7 +26,16 @@ import type { ConnectionPool } from "./pool.js";
 import { proxyResolverFromEnv, type ProxyResolver } from "./proxy.js";
 import { normalizeRetry, type NormalizedRetry, type RetryOptions } from "./retry.js";
 import { MessageRunner } from "./runner.js";
-import { checkCount, checkMs, checkOptionalString, type SessionOptions, type TlsDatabase, type TlsInteraction } from "./session-options.js";
+import {
+  addressGuardFrom,
+  checkBool,
+  checkCount,
+  checkMs,
+  checkOptionalString,
+  type SessionOptions,
+  type TlsDatabase,
+  type TlsInteraction,
+} from "./session-options.js";
 import { Transport } from "./transport.js";
 import { mapTransportError } from "./transport-errors.js";
 import { websocketConnect, type WebsocketConnectOptions } from "./websocket.js";
@@ -98,6 +107,8 @@ export class Session extends EventEmitter<SessionEvents> {
         proxyResolver: options.proxyResolver === undefined ? proxyResolverFromEnv() : options.proxyResolver,
         tlsDatabase: options.tlsDatabase,
         tlsInteraction: options.tlsInteraction ?? null,
+        addressGuard: addressGuardFrom(options.blockPrivateAddresses),
+        http2: checkBool("http2", options.http2 ?? true),
       },
     );
     this.#pool = this.#transport.pool;
@@ -140,6 +151,13 @@ export class Session extends EventEmitter<SessionEvents> {
   }
   set idleTimeout(v: number) {
     this.#pool.limits.idleTimeout = checkMs("idleTimeout", v);
+  }
+  /** Offer HTTP/2 on https connections opened from now on (false: HTTP/1.1 only). */
+  get http2(): boolean {
+    return this.#transport.settings.http2;
+  }
+  set http2(v: boolean) {
+    this.#transport.settings.http2 = checkBool("http2", v);
   }
   get timeout(): number {
     return this.#transport.settings.timeout;

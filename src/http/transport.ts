@@ -10,17 +10,23 @@
  * hands it out. The body's 'end' puts the connection back in the pool; a body closed before
  * its end drops it. Nothing downstream (features wrapping or peeking at the body, the
  * caller, a finalizer for a body nobody read) needs to know there is a connection at all.
+ *
+ * HTTP/2 is negotiated by ALPN on https connections (direct or tunnelled) unless the session
+ * has `http2: false` or the message FORCE_HTTP1. Those connections have their own pool key
+ * (the origin + " h2"), so the HTTP/1.1 keys and their pooling stay exactly as they were;
+ * an origin that answers ALPN with http/1.1 is pooled under that key like any HTTP/1.1 one.
  */
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { AbortError, NetworkError } from "../errors.js";
 import type { Cancellation } from "./cancellation.js";
 import { createConnector, ProxyConnectError, socketTimings } from "./connector.js";
-import { roundTrip, type RawResponse } from "./dispatch.js";
+import { h2StreamError, roundTrip, type RawResponse } from "./dispatch.js";
 import { MessageHeaders } from "./headers.js";
 import { type emptyMetrics, type Message, MessageFlags } from "./message.js";
 import { ConnectionPool, type ClientSettings, type PoolLimits, type PooledConnection } from "./pool.js";
 import { directResolver, type ProxyResolver } from "./proxy.js";
+import type { AddressGuard } from "./address-guard.js";
 import type { TlsDatabase, TlsInteraction } from "./session-options.js";
 import { mapTransportError } from "./transport-errors.js";
 import { websocketHandshake, type UpgradeOptions } from "./upgrade.js";
@@ -53,10 +59,16 @@ export interface TransportSettings {
   proxyResolver: ProxyResolver | null;
   tlsDatabase: TlsDatabase | undefined;
   tlsInteraction: TlsInteraction | null;
+  /** The opt-in guard against private and link-local addresses (blockPrivateAddresses). */
+  addressGuard: AddressGuard | null;
+  /** Offer HTTP/2 by ALPN on https connections. */
+  http2: boolean;
 }
 
 interface Route {
   key: string;
+  /** Its connections offer h2. */
+  multiplex: boolean;
   settings: () => ClientSettings;
   viaHttpProxy: boolean;
   target: URL;
@@ -109,17 +121,21 @@ export class Transport {
     const target = toHttpUrl(msg.url);
     const https = target.protocol === "https:";
     const viaHttpProxy = proxy !== null && !https && !tunnel;
-    const key = proxy === null ? target.origin : viaHttpProxy ? `proxy ${proxy.origin}` : `tunnel ${proxy.origin} ${target.origin}`;
+    // A WebSocket handshake (tunnel = true) is HTTP/1.1 only.
+    const multiplex = https && !tunnel && this.settings.http2 && !msg.hasFlag(MessageFlags.FORCE_HTTP1);
+    const base = proxy === null ? target.origin : viaHttpProxy ? `proxy ${proxy.origin}` : `tunnel ${proxy.origin} ${target.origin}`;
+    const key = multiplex ? `${base} h2` : base;
     const settings = (): ClientSettings => ({
       origin: viaHttpProxy ? proxy!.origin : target.origin,
       idleTimeout: this.pool.limits.idleTimeout,
       timeout: this.settings.timeout,
-      connector: this.#connector(msg, target, proxy, tunnel),
+      connector: this.#connector(msg, target, proxy, tunnel, multiplex),
+      allowH2: multiplex,
     });
-    return { key, settings, viaHttpProxy, target, proxy };
+    return { key, multiplex, settings, viaHttpProxy, target, proxy };
   }
 
-  #connector(msg: Message, target: URL, proxy: URL | null, tunnel: boolean) {
+  #connector(msg: Message, target: URL, proxy: URL | null, tunnel: boolean, allowH2 = false) {
     const s = this.settings;
     return createConnector({
       target,
@@ -129,7 +145,9 @@ export class Transport {
       localAddress: s.localAddress ?? undefined,
       remoteConnectable: s.remoteConnectable ?? undefined,
       tls: { ca: s.tlsDatabase, cert: s.tlsInteraction?.cert, key: s.tlsInteraction?.key, passphrase: s.tlsInteraction?.passphrase },
+      addressGuard: s.addressGuard,
       proxyAuthorization: () => msg.requestHeaders.get("Proxy-Authorization"),
+      allowH2,
     });
   }
 
@@ -138,6 +156,7 @@ export class Transport {
       priority: msg.priority,
       signal,
       newConnection,
+      multiplex: route.multiplex,
       waitTimeout: this.settings.timeout,
       label: route.target.origin,
     });
@@ -155,9 +174,11 @@ export class Transport {
     const route = this.#route(msg, await this.proxyFor(msg));
     const { viaHttpProxy, target, proxy } = route;
     let retried = false;
+    let goawayRetried = false;
     for (;;) {
       const conn = await this.#acquire(msg, route, signal, msg.hasFlag(MessageFlags.NEW_CONNECTION) || retried);
       const reused = !conn.fresh;
+      const fresh = conn.fresh;
       const headers = msg.requestHeaders._flat as string[];
       const sendHeaders = viaHttpProxy
         ? [...headers, "host", target.host]
@@ -190,7 +211,14 @@ export class Transport {
         );
       } catch (err) {
         this.pool.discard(conn);
-        const e = err instanceof ProxyConnectError ? err : mapTransportError(err);
+        const e = err instanceof ProxyConnectError ? err : conn.h2 ? h2Error(conn, err) : mapTransportError(err);
+        const safe0 = msg.hasFlag(MessageFlags.IDEMPOTENT) || kIdempotent.has(msg.method);
+        // A GOAWAY ended the stream before it was answered: an idempotent request goes once
+        // more, on another connection (the one that sent GOAWAY takes no new streams).
+        if (!goawayRetried && !signal.aborted && safe0 && msg.bodyReplayable && e instanceof NetworkError && e.code === "GOAWAY") {
+          goawayRetried = true;
+          continue;
+        }
         // A reused keep-alive connection may have been closed by the server just as we sent:
         // retry once on a fresh connection when that is safe (libsoup's IDEMPOTENT rule).
         const safe = msg.hasFlag(MessageFlags.IDEMPOTENT) || kIdempotent.has(msg.method);
@@ -206,8 +234,9 @@ export class Transport {
         const size = typeof body === "string" ? Buffer.byteLength(body) : (body as Uint8Array).byteLength;
         msg.emit("upload-progress", { bytes: size, total: size });
       }
-      msg._setResponse(res.status, res.statusText, MessageHeaders._fromFlat(res.headers));
-      if (metrics) this.#fillMetrics(metrics, conn, socketBefore, res.body);
+      const version = conn.h2 ? "2" : msg.httpVersion === "2" ? "1.1" : undefined;
+      msg._setResponse(res.status, res.statusText, MessageHeaders._fromFlat(res.headers), version);
+      if (metrics) this.#fillMetrics(metrics, conn, fresh, socketBefore, res, sendHeaders);
       return { body: res.body, upgraded: null };
     }
   }
@@ -243,11 +272,12 @@ export class Transport {
     });
   }
 
-  #fillMetrics(m: Metrics, conn: PooledConnection, before: { r: number; w: number }, body: Readable): void {
+  #fillMetrics(m: Metrics, conn: PooledConnection, fresh: boolean, before: { r: number; w: number }, res: RawResponse, sent: string[]): void {
+    const body = res.body;
     m.responseStart = performance.now();
     const socket = conn.socket;
     const t = socket ? socketTimings.get(socket) : undefined;
-    if (t && conn.fresh) {
+    if (t && fresh) {
       m.dnsStart = t.dnsStart;
       m.dnsEnd = t.dnsEnd;
       m.connectStart = t.connectStart;
@@ -260,7 +290,17 @@ export class Transport {
       m.responseEnd = performance.now();
       m.responseBodyBytesReceived = bodyBytes;
       m.responseBodySize = bodyBytes;
-      if (socket) {
+      if (conn.h2) {
+        // The socket carries other streams too: count this exchange's own header fields
+        // (before HPACK compression) and body.
+        let h = 0;
+        for (const f of res.headers) h += f.length + 2;
+        m.responseHeaderBytesReceived = h;
+        m.requestBodyBytesSent = m.requestBodySize;
+        let q = 0;
+        for (const f of sent) q += f.length + 2;
+        m.requestHeaderBytesSent = q;
+      } else if (socket) {
         const read = socket.bytesRead - (conn.fresh ? 0 : before.r);
         const written = socket.bytesWritten - (conn.fresh ? 0 : before.w);
         m.responseHeaderBytesReceived = Math.max(0, read - bodyBytes);
@@ -295,6 +335,18 @@ async function* countUpload(msg: Message, body: AsyncIterable<Uint8Array>): Asyn
     msg.emit("upload-progress", { bytes, total: null });
     yield chunk;
   }
+}
+
+/**
+ * The typed error of a failed request on an h2 connection: GOAWAY when the connection got
+ * one (whatever undici made of the teardown), STREAM_RESET for a reset stream.
+ */
+function h2Error(conn: PooledConnection, err: unknown): Error {
+  const mapped = h2StreamError(err) ?? mapTransportError(err);
+  if (conn.goaway && mapped instanceof NetworkError) {
+    return new NetworkError("GOAWAY", "The server sent GOAWAY (HTTP/2) before answering this request", { cause: err });
+  }
+  return mapped;
 }
 
 /** ws:/wss: URLs travel as http:/https: for the HTTP part (the upgrade). */
