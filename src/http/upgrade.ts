@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { PassThrough, Readable } from "node:stream";
-import WebSocket from "ws";
+import type WebSocketType from "ws";
 import { AbortError } from "../errors.js";
 import type { Cancellation } from "./cancellation.js";
 import { ProxyConnectError, type Connector } from "./connector.js";
@@ -53,7 +53,14 @@ function headerRecord(h: MessageHeaders): Record<string, string> {
   return out;
 }
 
-export function websocketHandshake(
+/**
+ * `ws` is loaded on the first handshake, not when the session module loads: a program (or
+ * the CLI) that never upgrades does not pay for it.
+ */
+let wsModule: Promise<typeof WebSocketType> | null = null;
+const loadWs = (): Promise<typeof WebSocketType> => (wsModule ??= import("ws").then((m) => m.default));
+
+export async function websocketHandshake(
   msg: Message,
   connector: Connector,
   signal: Cancellation,
@@ -61,6 +68,7 @@ export function websocketHandshake(
   options: UpgradeOptions,
 ): Promise<Transmitted> {
   const target = wsUrl(msg.url);
+  const WebSocket = await loadWs();
   return new Promise<Transmitted>((resolve, reject) => {
     if (signal.aborted) {
       reject(new AbortError());
