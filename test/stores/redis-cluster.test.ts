@@ -115,4 +115,19 @@ describe("RedisStore on a Redis Cluster: routing", { skip }, () => {
     assert.ok(perNode.filter((n) => n > 0).length >= 2, `sessions landed on several nodes: ${perNode}`);
     for (let i = 0; i < 30; i++) assert.deepEqual({ ...(await store.get(`id${i}`))?.data }, { i, j: i });
   });
+
+  it("carries ended-session notifications between two stores (nodes) through the cluster", async () => {
+    await using a = new RedisStore({ cluster: { rootNodes }, prefix: "events:", notifications: true });
+    await using b = new RedisStore({ cluster: { rootNodes }, prefix: "events:", notifications: true });
+    await Promise.all([a.ready(), b.ready()]);
+    const heard: unknown[] = [];
+    const own: unknown[] = [];
+    b.subscribeEnded((e) => heard.push(e));
+    a.subscribeEnded((e) => own.push(e));
+    await sleep(300); // the subscriber connections subscribe
+    await a.publishEnded({ id: "sid-1", owner: "u1", reason: "revoke-owner" });
+    for (let i = 0; i < 100 && heard.length === 0; i++) await sleep(20);
+    assert.deepEqual(heard, [{ id: "sid-1", owner: "u1", reason: "revoke-owner" }]);
+    assert.deepEqual(own, [], "a store does not hear its own events back");
+  });
 });
