@@ -14,42 +14,21 @@
  *   brought back by a slower one; that slower request's writes are discarded and its
  *   response clears the cookie.
  */
-import { InvalidArgumentError, SessionKitError } from "../errors.js";
+import { InvalidArgumentError } from "../errors.js";
 import type { SessionEndReason, SessionPatch, StoredSession } from "../stores/contract.js";
 import { MemoryStore, type MemorySyncAccess } from "../stores/memory.js";
 import { CookieSerializer, CookieSigner, cookieIsSecure, generateId, readCookieValues, type VerifiedCookie } from "./cookie.js";
 import { SessionEndedHub } from "./ended.js";
-import { InvalidSessionValueError, StoreContractError, StoreUnavailableError } from "./errors.js";
+import { InvalidSessionValueError, StoreContractError } from "./errors.js";
 import { emptyRecord, parseStoredJson, type JsonValue } from "./json.js";
 import type { ResolvedOptions } from "./options.js";
-import { Session, type SessionLifecycle, type SessionState } from "./session.js";
+import type { SessionLifecycle, SessionState } from "./session.js";
 import { Lifetimes } from "./lifetime.js";
+import { isStoredSession, requestSession, storeError, type RequestInfo, type RequestSession, type ResponseHeaders } from "./request-session.js";
 import { decodeValue, encodeValue } from "./values.js";
 
-/** What an adapter knows about the incoming request. */
-export interface RequestInfo {
-  cookieHeader: string | undefined;
-  /** Came over HTTPS (adapters apply `trustProxy` before passing this). */
-  secure: boolean;
-}
-
-/** What the response needs, computed once per request. */
-export interface ResponseHeaders {
-  setCookie: string | undefined;
-  vary: boolean;
-  /** Add `Cache-Control: no-store` unless the handler set Cache-Control itself. */
-  noStore: boolean;
-}
-
-/** Per-request bookkeeping around the Session object. */
-export interface RequestSession {
-  session: Session;
-  state: SessionState;
-  secure: boolean;
-  committed: boolean;
-  /** Headers already went out; cookie decisions are final. */
-  headers: ResponseHeaders | undefined;
-}
+export type { RequestInfo, RequestSession, ResponseHeaders } from "./request-session.js";
+export { isStoredSession } from "./request-session.js";
 
 /** The common header decisions, shared (never mutated) so most requests allocate none. */
 const NO_HEADERS: ResponseHeaders = Object.freeze({ setCookie: undefined, vary: false, noStore: false });
@@ -452,21 +431,4 @@ export class SessionEngine implements SessionLifecycle {
       throw storeError(error);
     }
   }
-}
-
-export function requestSession(state: SessionState, secure: boolean): RequestSession {
-  return { session: new Session(state), state, secure, committed: false, headers: undefined };
-}
-
-/** A store failure as thrown to the adapters: typed errors pass, the rest is STORE_UNAVAILABLE. */
-function storeError(error: unknown): unknown {
-  if (error instanceof SessionKitError) return error;
-  return new StoreUnavailableError("The session store failed", { cause: error });
-}
-
-/** Guards against a third-party store returning something malformed ("garbage in the store"). */
-export function isStoredSession(value: unknown): value is StoredSession {
-  if (typeof value !== "object" || value === null) return false;
-  const v = value as Partial<StoredSession>;
-  return typeof v.data === "object" && v.data !== null && !Array.isArray(v.data) && Number.isFinite(v.createdAt) && Number.isFinite(v.expiresAt);
 }

@@ -2,7 +2,7 @@
  * Errors raised by the server half (middleware and stores). Each has a stable `code`.
  * None of them ever carries a session id or a secret in its message: ids are credentials.
  */
-import { SessionKitError, type SessionKitErrorOptions } from "../errors.js";
+import { SessionKitError } from "../errors.js";
 
 /**
  * The session store could not be reached or failed (`STORE_UNAVAILABLE`): the package's one
