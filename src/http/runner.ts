@@ -53,8 +53,6 @@ export interface RunnerHost {
   features(): readonly SessionFeature[];
   /** User-Agent and Accept-Language, before each attempt. */
   applyDefaultHeaders(msg: Message): void;
-  /** Whether any feature has a gotBody hook (else no 'end' listener per body). */
-  anyGotBody(): boolean;
   closed(): boolean;
   /** The session's retry rules (null: no retries). */
   retry(): NormalizedRetry | null;
@@ -345,12 +343,12 @@ export class MessageRunner {
     if (metrics && metrics.responseStart === 0) metrics.responseStart = metrics.responseEnd = performance.now();
     const onAbort = () => body.destroy(toAbort(cancel.reason));
     cancel.addEventListener("abort", onAbort);
-    if (this.#host.anyGotBody() || channels.done.hasSubscribers) {
-      body.once("end", () => {
-        for (const f of features) if (f.gotBody && !msg.isFeatureDisabled(f)) safely(() => f.gotBody!(msg, session));
-        if (channels.done.hasSubscribers) channels.done.publish({ message: msg });
-      });
-    }
+    // Always one 'end' listener: the branch that skipped it when no feature had gotBody showed
+    // no gain in an A/B (bench/README.md, issue 14), so the simpler code stays.
+    body.once("end", () => {
+      for (const f of features) if (f.gotBody && !msg.isFeatureDisabled(f)) safely(() => f.gotBody!(msg, session));
+      if (channels.done.hasSubscribers) channels.done.publish({ message: msg });
+    });
     body.once("close", () => {
       cancel.removeEventListener("abort", onAbort);
       // The caller closed a wrapped body early: stop reading the raw one (its connection is dropped).

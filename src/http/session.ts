@@ -76,8 +76,6 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #runner: MessageRunner;
   /** Replaced (never mutated) on add/remove, so a request can keep the array it started with. */
   #features: readonly SessionFeature[] = [];
-  /** Whether any feature has a gotBody hook (else no 'end' listener is needed per body). */
-  #anyGotBody = false;
   #userAgent: string | null;
   #userAgentRaw: string | null;
   #acceptLanguage: string | null = null;
@@ -117,7 +115,6 @@ export class Session extends EventEmitter<SessionEvents> {
       transport: this.#transport,
       features: () => this.#features,
       applyDefaultHeaders: (msg) => this.#applyDefaultHeaders(msg),
-      anyGotBody: () => this.#anyGotBody,
       closed: () => this.#closed,
       retry: () => this.#retry,
       maxResponseSize: () => this.#maxResponseSize,
@@ -333,7 +330,6 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #setFeatures(list: SessionFeature[]): void {
     this.#features = Object.freeze(list);
-    this.#anyGotBody = list.some((f) => typeof f.gotBody === "function");
   }
 
   hasFeature(type: SessionFeatureClass): boolean {
