@@ -333,8 +333,8 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 1024; }
 http {
-  access_log ${accessLog} conn;
   log_format conn '$connection $request';
+  access_log ${accessLog} conn;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;
@@ -348,8 +348,7 @@ http {
   }
 }
 `;
-  // log_format must come before its use.
-  writeFileSync(join(dir, "nginx.conf"), conf.replace(/(  access_log .*\n)(  log_format .*\n)/, "$2$1"));
+  writeFileSync(join(dir, "nginx.conf"), conf);
   const check = spawnSync("/usr/sbin/nginx", ["-t", "-p", dir, "-c", join(dir, "nginx.conf")], { encoding: "utf8" });
   if (check.status !== 0) throw new Error(`nginx config test failed: ${check.stderr}`);
   const child = spawn("/usr/sbin/nginx", ["-p", dir, "-c", join(dir, "nginx.conf")], { stdio: "ignore" });
