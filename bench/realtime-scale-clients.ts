@@ -20,6 +20,7 @@ let received = 0;
 let recovered = 0;
 let closed = 0;
 let failed = 0;
+const reasons: Record<string, number> = {};
 const recoveredAt: number[] = [];
 const sessions: RealtimeSession[] = [];
 const sockets: WebSocket[] = [];
@@ -49,7 +50,10 @@ async function openAll(): Promise<number> {
           recovered++;
           recoveredAt.push(Date.now());
         });
-        s.on("closed", () => closed++);
+        s.on("closed", (reason) => {
+          closed++;
+          reasons[reason.name] = (reasons[reason.name] ?? 0) + 1;
+        });
         try {
           await s.connect();
           sessions.push(s);
@@ -69,7 +73,7 @@ process.on("message", (m: { cmd: string; since?: number }) => {
     const connected = mode === "ws" ? sockets.length : sessions.filter((s) => s.state === "CONNECTED_ACTIVE").length;
     send({ received, connected, recovered, closed });
   }
-  if (m.cmd === "recovery") send({ times: recoveredAt.map((t) => t - m.since!) });
+  if (m.cmd === "recovery") send({ times: recoveredAt.map((t) => t - m.since!), reasons });
   if (m.cmd === "exit") process.exit(0);
 });
 send({ ready: true });

@@ -39,7 +39,7 @@ process.on("exit", () => {
   for (const c of children) c.kill("SIGKILL");
 });
 
-type Reply = Record<string, number> & { times?: number[] };
+type Reply = Record<string, number> & { times?: number[]; reasons?: Record<string, number> };
 
 function start(file: string, env: Record<string, string>): ChildProcess {
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
@@ -187,15 +187,16 @@ await until(
   600_000,
   "every session to resume",
 );
-const times = (await Promise.all(cluster.clients.map((c) => ask(c, { cmd: "recovery", since: killedAt }))))
-  .flatMap((r) => r.times!)
-  .filter((t) => t >= 0);
+const recovery = await Promise.all(cluster.clients.map((c) => ask(c, { cmd: "recovery", since: killedAt })));
+const times = recovery.flatMap((r) => r.times!).filter((t) => t >= 0);
+const reasons: Record<string, number> = {};
+for (const r of recovery) for (const [k, v] of Object.entries(r.reasons ?? {})) reasons[k] = (reasons[k] ?? 0) + v;
 const afterKill = await totals(cluster.clients);
 const survivors = await Promise.all(nodes.slice(1).map((n) => ask(n.child, { cmd: "mem" })));
 const lostSessions = afterKill.closed - before.closed;
 console.log(
   `resume     ${victimHeld} sessions of the killed node: ${times.length} moved, median ${pct(times, 50)} ms, p95 ${pct(times, 95)} ms, max ${pct(times, 100)} ms ` +
-    `after the kill; closed instead: ${lostSessions}; survivors hold ${survivors.map((s) => s.sessions).join(" + ")}`,
+    `after the kill; closed instead: ${lostSessions} ${JSON.stringify(reasons)}; survivors hold ${survivors.map((s) => s.sessions).join(" + ")}`,
 );
 // One more fan-out after the move: every live session must still get every push.
 const base = afterKill.received;
