@@ -18,6 +18,9 @@ import { describe, it } from "node:test";
 import { Message, MessageFlags, MessagePriority } from "../../src/http/message.js";
 import { Cache } from "../../src/features/cache/index.js";
 import { CookieJar } from "../../src/features/cookies/index.js";
+import { HSTSEnforcer } from "../../src/features/hsts/index.js";
+import { Logger, LoggerLogLevel } from "../../src/features/logger.js";
+import { ContentSniffer } from "../../src/features/sniffer/index.js";
 import type { AuthenticateRequest } from "../../src/http/authenticate.js";
 import { defer, newSession, rejectsWithCode, startHttpsServer, text, tlsFixture } from "./helpers.js";
 
@@ -279,6 +282,33 @@ describe("HTTP/2 against Node's http2 server", () => {
     const gz = get(`${srv.url}/gz`);
     assert.equal(text(await s.sendAndRead(gz)), "decoded over h2");
     assert.equal(srv.connections.length, 1);
+  });
+});
+
+describe("HTTP/2: the other features behave the same", () => {
+  it("Logger (redacting), ContentSniffer and HSTSEnforcer over h2", async () => {
+    const png = Buffer.from("89504e470d0a1a0a0000000d49484452", "hex");
+    const srv = await startH2((req, res) => {
+      if (req.url === "/png") return res.end(png); // no Content-Type: the sniffer decides
+      res.setHeader("strict-transport-security", "max-age=600");
+      res.end("sts");
+    });
+    const lines: string[] = [];
+    const logger = new Logger({ level: LoggerLogLevel.HEADERS, printer: (_l, dir, line) => lines.push(`${dir} ${line}`) });
+    const hsts = new HSTSEnforcer();
+    const s = newSession({ tlsDatabase: ca(), features: [logger, new ContentSniffer(), hsts] });
+    const sts = new Message("GET", `https://localhost:${srv.port}/sts?access_token=s3cret`);
+    sts.requestHeaders.set("X-Api-Key", "k-secret");
+    assert.equal(text(await s.sendAndRead(sts)), "sts");
+    assert.equal(sts.httpVersion, "2");
+    assert.equal(hsts.hasValidPolicy("localhost"), true);
+    const log = lines.join("\n");
+    assert.match(log, /Sessionkit-Debug/);
+    assert.doesNotMatch(log, /s3cret|k-secret/);
+    const sniffed = get(`${srv.url}/png`);
+    await s.sendAndRead(sniffed);
+    assert.equal(sniffed.sniffedContentType?.contentType, "image/png");
+    assert.equal(sniffed.httpVersion, "2");
   });
 });
 
