@@ -6,7 +6,20 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const all = ["http-client", "auth-digest", "cache-hit", "cookies-jar", "login-refresh", "server-middleware", "realtime"];
+const all = [
+  "http-client",
+  "http2",
+  "auth-digest",
+  "cache-hit",
+  "cookies-jar",
+  "login-refresh",
+  "login-fleet",
+  "server-middleware",
+  "realtime",
+  "realtime-scale",
+  "cli-startup",
+  "reliability",
+];
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith("--"));
 const picked = args.filter((a) => !a.startsWith("--"));

@@ -13,6 +13,8 @@ import { AtprotoSession, ApiKeySession, CredentialSession } from "sessionkit/log
 import { SqliteStore } from "sessionkit/stores/sqlite";
 import { RedisStore } from "sessionkit/stores/redis";
 import { runStoreConformance } from "sessionkit/stores/conformance";
+import { SqliteCoordinator } from "sessionkit/login/coordinator/sqlite";
+import { RedisCoordinator } from "sessionkit/login/coordinator/redis";
 
 const session = new Session({ maxConnsPerHost: 4 });
 const fetchFn: SessionFetch = session.fetch;
@@ -32,6 +34,7 @@ export const conformance: typeof runStoreConformance = runStoreConformance;
 
 export const realtime = [RealtimeServer, RealtimeSession, CloseReason] as const;
 export const login = [AtprotoSession, ApiKeySession, CredentialSession] as const;
+export const coordinators = [SqliteCoordinator, RedisCoordinator] as const;
 `;
 
 /** What both runtime checks assert: every entry point loads and exports its main names. */
@@ -43,6 +46,8 @@ const EXPECTED = `{
   "sessionkit/stores/sqlite": ["SqliteStore"],
   "sessionkit/stores/redis": ["RedisStore"],
   "sessionkit/stores/conformance": ["runStoreConformance"],
+  "sessionkit/login/coordinator/sqlite": ["SqliteCoordinator"],
+  "sessionkit/login/coordinator/redis": ["RedisCoordinator"],
 }`;
 
 /**
