@@ -130,9 +130,11 @@ describe("retry", () => {
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
     const port = (probe.address() as net.AddressInfo).port;
     await new Promise((r) => probe.close(r));
-    const s = newSession({ retry: { limit: 5, backoffBase: 100, backoffCap: 100 } });
+    const s = newSession({ retry: { limit: 100, backoffBase: 40, backoffCap: 40 } });
     let late: net.Server | null = null;
     const sockets = new Set<net.Socket>();
+    // Full jitter may draw short waits: with up to 100 retries of up to 40 ms the session keeps
+    // trying for seconds on average, far past the 150 ms the server takes to come up.
     setTimeout(() => {
       late = net.createServer((sock) => {
         sockets.add(sock);
