@@ -135,7 +135,7 @@ describe("retry", () => {
     const sockets = new Set<net.Socket>();
     // Full jitter may draw short waits: with up to 100 retries of up to 40 ms the session keeps
     // trying for seconds on average, far past the 150 ms the server takes to come up.
-    setTimeout(() => {
+    const upLater = setTimeout(() => {
       late = net.createServer((sock) => {
         sockets.add(sock);
         sock.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
@@ -147,6 +147,7 @@ describe("retry", () => {
       assert.equal(text(await s.sendAndRead(msg)), "ok");
       assert.ok(msg.retryCount >= 1);
     } finally {
+      clearTimeout(upLater);
       for (const sock of sockets) sock.destroy();
       await new Promise((r) => (late ? late.close(r) : r(undefined)));
     }
