@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { ChangeWatch, CoordinatorLease, CredentialCoordinator, SharedSessionState } from "../coordinator.js";
 import { CoordinatorUnavailableError } from "../coordinator.js";
+import { eventWatch } from "./event-watch.js";
 
 interface Lock {
   token: string;
@@ -65,34 +66,7 @@ export class MemoryCoordinator implements CredentialCoordinator {
   }
 
   watch(key: string): ChangeWatch {
-    let pending = false;
-    let wake: (() => void) | null = null;
-    const onChange = () => {
-      if (wake === null) pending = true;
-      else wake();
-    };
-    this.#events.on(key, onChange);
-    return {
-      next: (maxMs) => {
-        if (pending) {
-          pending = false;
-          return Promise.resolve();
-        }
-        return new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            wake = null;
-            resolve();
-          };
-          const timer = setTimeout(done, maxMs);
-          wake = done;
-        });
-      },
-      close: () => {
-        this.#events.off(key, onChange);
-        wake?.();
-      },
-    };
+    return eventWatch(this.#events, key);
   }
 
   async readGate(key: string, name: string): Promise<number> {

@@ -25,6 +25,7 @@ import { InvalidArgumentError } from "../../errors.js";
 import type { ChangeWatch, CoordinatorLease, CredentialCoordinator, SharedSessionState } from "../coordinator.js";
 import { CoordinatorUnavailableError } from "../coordinator.js";
 import { loadDriver } from "./driver.js";
+import { eventWatch } from "./event-watch.js";
 
 /** The node-redis calls this coordinator needs (a `createClient()` result has them). */
 export interface RedisCoordinatorClient {
@@ -196,38 +197,11 @@ export class RedisCoordinator implements CredentialCoordinator {
   }
 
   watch(key: string): ChangeWatch {
-    const channel = this.#keys(key).channel;
-    let pending = false;
-    let wake: (() => void) | null = null;
-    const onChange = () => {
-      if (wake === null) pending = true;
-      else wake();
-    };
-    this.#events.on(channel, onChange);
+    const w = eventWatch(this.#events, this.#keys(key).channel, this.#pollMs);
     // A write published before our subscription was live would be missed: once it is live,
     // count that as a change, so the caller reads once more.
-    if (!this.#live) void this.#subscribe().then((live) => live && onChange());
-    return {
-      next: (maxMs) => {
-        if (pending) {
-          pending = false;
-          return Promise.resolve();
-        }
-        return new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            wake = null;
-            resolve();
-          };
-          const timer = setTimeout(done, Math.min(maxMs, this.#pollMs));
-          wake = done;
-        });
-      },
-      close: () => {
-        this.#events.off(channel, onChange);
-        wake?.();
-      },
-    };
+    if (!this.#live) void this.#subscribe().then((live) => live && w.notify());
+    return w;
   }
 
   async readGate(key: string, name: string): Promise<number> {

@@ -29,6 +29,7 @@ import { InvalidArgumentError } from "../../errors.js";
 import type { ChangeWatch, CoordinatorLease, CredentialCoordinator, SharedSessionState } from "../coordinator.js";
 import { CoordinatorUnavailableError } from "../coordinator.js";
 import { loadDriver } from "./driver.js";
+import { eventWatch } from "./event-watch.js";
 
 export interface SqliteCoordinatorOptions {
   /** Database file path (every process of the fleet opens the same file). */
@@ -206,35 +207,8 @@ export class SqliteCoordinator implements CredentialCoordinator {
   }
 
   watch(key: string): ChangeWatch {
-    let pending = false;
-    let wake: (() => void) | null = null;
-    const onChange = () => {
-      if (wake === null) pending = true;
-      else wake();
-    };
-    this.#events.on(key, onChange);
-    return {
-      next: (maxMs) => {
-        if (pending) {
-          pending = false;
-          return Promise.resolve();
-        }
-        return new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            wake = null;
-            resolve();
-          };
-          // Other processes cannot wake us: look again after pollMs at the latest.
-          const timer = setTimeout(done, Math.min(maxMs, this.#pollMs));
-          wake = done;
-        });
-      },
-      close: () => {
-        this.#events.off(key, onChange);
-        wake?.();
-      },
-    };
+    // Other processes cannot wake us: look again after pollMs at the latest.
+    return eventWatch(this.#events, key, this.#pollMs);
   }
 
   async readGate(key: string, name: string): Promise<number> {
